@@ -1,0 +1,3 @@
+from hcl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,109 @@
+"""``IHarmony4``: the (composite, mask, real) triples of iHarmony4 as a torch Dataset (DESIGN §2, §7)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from hcl.data.imageio import mask_to_tensor, read_mask, read_rgb, resize_image, resize_mask, to_tensor
+from hcl.data.layout import list_triples
+from hcl.errors import UserInputError
+
+
+class IHarmony4(Dataset):
+    """iHarmony4 (or a mini-iHarmony4 in the same layout).
+
+    Items are dicts: ``composite`` and ``real`` (float32 3×H×W in [0, 1]), ``mask`` (float32 1×H×W
+    in {0, 1}), ``name`` (composite file name) and ``subset``.
+
+    image_size: an int (square) or (H, W), or None to keep each image's own size. Images are
+        resized bilinearly with antialias, masks nearest, then binarized at 0.5.
+    augment: one random resized crop and horizontal flip, the same for composite, mask and real.
+    seed: with ``augment``, None draws from torch's global RNG (worker-seeded by the DataLoader);
+        an int makes each item's crop a pure function of (seed, epoch, index), so a resumed
+        training run sees exactly the crops of an uninterrupted one (see ``set_epoch``).
+    """
+
+    crop_scale = (0.6, 1.0)
+    crop_ratio = (3 / 4, 4 / 3)
+
+    def __init__(self, root, split: str, subsets=None, image_size=256, augment: bool = False, seed: int | None = None):
+        self.root = Path(root)
+        self.split = split
+        self.triples = list_triples(self.root, split, subsets)
+        if image_size is None or isinstance(image_size, (tuple, list)):
+            self.size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+        else:
+            self.size = (int(image_size), int(image_size))
+        if augment and self.size is None:
+            raise UserInputError("augment=True needs an image_size (crops are resized to it)")
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the crops of this epoch (only matters with ``augment`` and a ``seed``)."""
+        self.epoch = int(epoch)
+
+    @property
+    def subsets(self) -> list[str]:
+        return sorted({t.subset for t in self.triples})
+
+    def __len__(self) -> int:
+        return len(self.triples)
+
+    def _load(self, index: int):
+        triple = self.triples[index]
+        composite = read_rgb(triple.composite)
+        real = read_rgb(triple.real)
+        if real.shape != composite.shape:
+            raise UserInputError(
+                f"{triple.real}: real image is {real.shape[1]}×{real.shape[0]} but its composite is "
+                f"{composite.shape[1]}×{composite.shape[0]}; resize both the same way (hcl data resize)"
+            )
+        mask = read_mask(triple.mask, expected_hw=composite.shape[:2])
+        return triple, to_tensor(composite), mask_to_tensor(mask), to_tensor(real)
+
+    def _crop_box(self, index: int, height: int, width: int) -> tuple[int, int, int, int, bool]:
+        """(top, left, h, w, flip) of a random resized crop, drawn like torchvision's."""
+        if self.seed is None:
+            uniform = lambda: float(torch.rand(()))  # noqa: E731
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            uniform = lambda: float(rng.random())  # noqa: E731
+        area = height * width
+        for _ in range(10):
+            target = area * (self.crop_scale[0] + (self.crop_scale[1] - self.crop_scale[0]) * uniform())
+            log_lo, log_hi = math.log(self.crop_ratio[0]), math.log(self.crop_ratio[1])
+            ratio = math.exp(log_lo + (log_hi - log_lo) * uniform())
+            w = int(round(math.sqrt(target * ratio)))
+            h = int(round(math.sqrt(target / ratio)))
+            if 0 < w <= width and 0 < h <= height:
+                top = int(uniform() * (height - h + 1))
+                left = int(uniform() * (width - w + 1))
+                return top, left, h, w, uniform() < 0.5
+        return 0, 0, height, width, uniform() < 0.5
+
+    def __getitem__(self, index: int) -> dict:
+        triple, composite, mask, real = self._load(index)
+        if self.augment:
+            top, left, h, w, flip = self._crop_box(index, composite.shape[1], composite.shape[2])
+            window = (slice(None), slice(top, top + h), slice(left, left + w))
+            composite, mask, real = composite[window], mask[window], real[window]
+            if flip:
+                composite, mask, real = composite.flip(-1), mask.flip(-1), real.flip(-1)
+        if self.size is not None:
+            composite = resize_image(composite, self.size)
+            real = resize_image(real, self.size)
+            mask = resize_mask(mask, self.size)
+        return {
+            "composite": composite.contiguous(),
+            "mask": mask.contiguous(),
+            "real": real.contiguous(),
+            "name": triple.name,
+            "subset": triple.subset,
+        }

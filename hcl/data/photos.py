@@ -1,0 +1,85 @@
+"""Photos that installed packages bundle, with their credits: the raw material of mini-iHarmony4.
+
+Train and test photos are disjoint; the two motorcycle views are one scene and stay together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hcl.data.imageio import read_rgb
+from hcl.data.layout import IMAGE_SUFFIXES
+from hcl.errors import UserInputError
+
+
+@dataclass
+class Photo:
+    name: str
+    pixels: np.ndarray  # H×W×3 uint8
+    credit: str
+    disparity: np.ndarray | None = None  # H×W float, larger = nearer
+
+
+CREDITS = {
+    "astronaut": "scikit-image `data.astronaut`: Eileen Collins, NASA; public domain.",
+    "chelsea": "scikit-image `data.chelsea`: Chelsea the cat, Stefan van der Walt; CC0.",
+    "coffee": "scikit-image `data.coffee`: coffee cup, Rachel Michetti (Pikolo Espresso Bar); CC0.",
+    "rocket": "scikit-image `data.rocket`: DSCOVR launch on Falcon 9, SpaceX; public domain (CC0).",
+    "motorcycle_left": "scikit-image `data.stereo_motorcycle`: Middlebury 2014 stereo benchmark "
+    "(Scharstein et al., GCPR 2014); research use, cite the benchmark.",
+    "motorcycle_right": "scikit-image `data.stereo_motorcycle`: Middlebury 2014 stereo benchmark "
+    "(Scharstein et al., GCPR 2014); research use, cite the benchmark.",
+    "china": "scikit-learn `china.jpg`: danielbuechele on Flickr; CC BY 2.0.",
+    "flower": "scikit-learn `flower.jpg`: vultilion on Flickr; CC BY 2.0.",
+    "grace_hopper": "matplotlib sample data `grace_hopper.jpg`: Grace Hopper, U.S. Navy; public domain.",
+}
+
+TRAIN_PHOTOS = ("astronaut", "chelsea", "china", "flower", "motorcycle_left", "motorcycle_right")
+TEST_PHOTOS = ("coffee", "rocket", "grace_hopper")
+
+
+def _load_bundled(name: str) -> Photo:
+    if name in ("astronaut", "chelsea", "coffee", "rocket"):
+        from skimage import data
+
+        return Photo(name, np.ascontiguousarray(getattr(data, name)()), CREDITS[name])
+    if name.startswith("motorcycle"):
+        from skimage import data
+
+        left, right, disparity = data.stereo_motorcycle()
+        pixels = left if name.endswith("left") else right
+        # the ground-truth disparity is given for the left view only
+        return Photo(name, np.ascontiguousarray(pixels), CREDITS[name], disparity if name.endswith("left") else None)
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return Photo(name, np.ascontiguousarray(load_sample_image(f"{name}.jpg")), CREDITS[name])
+    if name == "grace_hopper":
+        import matplotlib.cbook as cbook
+
+        with cbook.get_sample_data("grace_hopper.jpg") as handle:
+            return Photo(name, read_rgb(handle.name), CREDITS[name])
+    raise KeyError(name)
+
+
+def bundled_photos() -> dict[str, list[Photo]]:
+    """``{'train': [...], 'test': [...]}`` from scikit-image, scikit-learn and matplotlib."""
+    return {"train": [_load_bundled(n) for n in TRAIN_PHOTOS], "test": [_load_bundled(n) for n in TEST_PHOTOS]}
+
+
+def folder_photos(folder: str | Path, test_share: float = 0.3) -> dict[str, list[Photo]]:
+    """A user's own photos: sorted by name, every ~1/test_share-th one goes to test."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserInputError(f"{folder}: --photos must be a folder of JPEG/PNG photos")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if len(files) < 2:
+        raise UserInputError(f"{folder}: needs at least 2 photos (one for train, one for test); found {len(files)}")
+    photos = [Photo(p.stem, read_rgb(p), f"{p.name}: from the user's folder {folder}") for p in files]
+    every = max(2, round(1 / test_share))
+    test = [p for i, p in enumerate(photos) if i % every == every - 1] or photos[-1:]
+    train = [p for p in photos if p not in test]
+    return {"train": train, "test": test}

@@ -1,0 +1,81 @@
+"""make-mini: determinism, photo-disjoint splits, mask coverage, the layout, refusing to overwrite."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from hcl.cli import main
+from hcl.data import IHarmony4, SUBSETS, list_triples
+from hcl.data.imageio import read_mask
+from hcl.data.mini import make_mini
+from hcl.data.photos import TEST_PHOTOS, TRAIN_PHOTOS
+
+
+def _digest(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_gives_byte_identical_trees_and_another_seed_does_not(tmp_path):
+    make_mini(tmp_path / "a", train=8, test=4, seed=5, size=48, progress=False)
+    make_mini(tmp_path / "b", train=8, test=4, seed=5, size=48, progress=False)
+    make_mini(tmp_path / "c", train=8, test=4, seed=6, size=48, progress=False)
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+
+
+def test_train_and_test_photos_are_disjoint(mini_root):
+    photos = json.loads((mini_root / "mini.json").read_text())["photos"]
+    assert set(photos["train"]).isdisjoint(photos["test"])
+    assert set(TRAIN_PHOTOS).isdisjoint(TEST_PHOTOS)
+    # real ids encode the split, so no real image is shared between the splits
+    reals = {split: {t.real.name for t in list_triples(mini_root, split)} for split in ("train", "test")}
+    assert reals["train"].isdisjoint(reals["test"])
+
+
+def test_tree_has_the_ihamony4_layout_and_counts(mini_root):
+    for subset in SUBSETS:
+        for sub in ("composite_images", "masks", "real_images"):
+            assert (mini_root / subset / sub).is_dir()
+        assert (mini_root / subset / f"{subset}_train.txt").is_file()
+    assert len(IHarmony4(mini_root, "train")) == 24 and len(IHarmony4(mini_root, "test")) == 12
+    assert (mini_root / "CREDITS.md").read_text().count("CC") >= 1
+    assert any("-" in t.name for t in list_triples(mini_root, "test", ["Hday2night"]))
+
+
+def test_masks_cover_5_to_50_percent_and_composites_differ_inside_them(mini_root):
+    for triple in list_triples(mini_root, "train"):
+        mask = read_mask(triple.mask)
+        assert 0.05 <= mask.mean() <= 0.5, triple.mask
+    item = IHarmony4(mini_root, "train", image_size=None)[0]
+    inside = item["mask"][0] > 0
+    difference = (item["composite"] - item["real"]).abs().mean(0)
+    assert difference[inside].mean() > 3 * difference[~inside].mean()
+
+
+def test_non_empty_out_is_refused_without_force(tmp_path, capsys):
+    (tmp_path / "mine.txt").write_text("keep me")
+    assert main(["data", "make-mini", str(tmp_path), "--train", "4", "--test", "4", "--size", "32"]) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+    # --force replaces only a tree that make-mini built
+    assert main(["data", "make-mini", str(tmp_path), "--train", "4", "--test", "4", "--size", "32", "--force"]) == 1
+    assert (tmp_path / "mine.txt").exists()
+
+
+def test_user_photos_folder_can_be_the_source(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "photos").mkdir()
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (80, 90, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"p{i}.png")
+    summary = make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False)
+    assert set(summary["photos"]["train"]).isdisjoint(summary["photos"]["test"])
+    with pytest.raises(Exception, match="at least 2 photos"):
+        (tmp_path / "one").mkdir()
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "one" / "x.png")
+        make_mini(tmp_path / "out2", train=4, test=4, size=32, photos_dir=tmp_path / "one", progress=False)
