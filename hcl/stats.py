@@ -1,0 +1,44 @@
+"""Masked statistics: the one helper behind style fusion (Eqs. 4-5), RAIN, AdaIN, L_pixel and fMSE.
+
+``region`` is a weight map in [0, 1] broadcastable to ``x`` over the reduced dimensions (soft or
+hard masks both work). An empty region never produces NaN or inf, in values or gradients: its
+mean is 0 and its standard deviation 1, so normalizing by it is the identity.
+"""
+
+from __future__ import annotations
+
+import torch
+
+EMPTY_REGION_WEIGHT = 1e-6
+
+
+def masked_mean(x: torch.Tensor, region: torch.Tensor, dim=(2, 3)) -> torch.Tensor:
+    """Weighted mean of ``x`` over ``dim`` with weights ``region``; 0 where the region is empty.
+
+    x: B×C×H×W, region: B×1×H×W (or B×C×H×W) → B×C×1×1 (``keepdim``).
+    """
+    region = region.to(x.dtype).expand_as(x)
+    weight = region.sum(dim=dim, keepdim=True)
+    total = (x * region).sum(dim=dim, keepdim=True)
+    has_region = weight > EMPTY_REGION_WEIGHT
+    return torch.where(has_region, total / weight.clamp_min(EMPTY_REGION_WEIGHT), torch.zeros_like(total))
+
+
+def masked_mean_std(
+    x: torch.Tensor, region: torch.Tensor, dim=(2, 3), eps: float = 1e-5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample, per-channel ``(μ_R(x), σ_R(x))`` over ``region`` (population variance).
+
+    σ = sqrt(var + eps). Where the region is empty, μ = 0 and σ = 1.
+    """
+    region = region.to(x.dtype).expand_as(x)
+    mean = masked_mean(x, region, dim)
+    variance = masked_mean((x - mean) ** 2, region, dim)
+    weight = region.sum(dim=dim, keepdim=True)
+    std = torch.where(weight > EMPTY_REGION_WEIGHT, torch.sqrt(variance + eps), torch.ones_like(variance))
+    return mean, std
+
+
+def normalize_by(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """φ(x, μ, σ) = (x − μ) / σ, the normalization of Eqs. (4) and (5)."""
+    return (x - mean) / std
