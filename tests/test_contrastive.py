@@ -1,0 +1,111 @@
+"""Region-wise sampling and InfoNCE (Eqs. 8–12) against hand-written references."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hcl.contrastive import HCLLoss, crop_patches, region_infonce, sample_region_cells
+
+
+def reference_infonce(negatives, positives, tau):
+    """Eq. (11) with loops, straight from the formula."""
+    batch, k, _ = negatives.shape
+    losses = []
+    for b in range(batch):
+        total = 0.0
+        for i in range(k):
+            numerator = math.exp(float(negatives[b, i] @ positives[b, i]) / tau)
+            denominator = numerator + sum(math.exp(float(negatives[b, i] @ negatives[b, j]) / tau) for j in range(k) if j != i)
+            total += -math.log(numerator / denominator)
+        losses.append(total / k)
+    return torch.tensor(losses, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("batch,k,tau", [(1, 1, 0.07), (2, 5, 0.07), (3, 16, 0.5), (2, 8, 1.0)])
+def test_region_infonce_equals_the_hand_written_formula(batch, k, tau):
+    g = torch.Generator().manual_seed(k)
+    negatives = F.normalize(torch.randn(batch, k, 12, generator=g, dtype=torch.float64), dim=-1)
+    positives = F.normalize(torch.randn(batch, k, 12, generator=g, dtype=torch.float64), dim=-1)
+    assert torch.allclose(region_infonce(negatives, positives, tau), reference_infonce(negatives, positives, tau), atol=1e-9)
+
+
+def _painted(height=64, width=64):
+    """An image whose foreground is pure red and background pure blue; the mask marks the red."""
+    mask = torch.zeros(2, 1, height, width)
+    mask[0, :, 8:40, 16:56] = 1
+    mask[1, :, 30:62, 2:20] = 1
+    image = torch.cat([mask, torch.zeros_like(mask), 1 - mask], dim=1)
+    return image, mask
+
+
+def test_negatives_never_leave_the_foreground_and_positives_never_leave_the_background():
+    image, mask = _painted()
+    g = torch.Generator().manual_seed(0)
+    fg_cells, fg_valid = sample_region_cells(mask, 64, g)
+    bg_cells, bg_valid = sample_region_cells(1 - mask, 64, g)
+    assert fg_valid.all() and bg_valid.all()
+    pooled = F.avg_pool2d(image, 4)  # the sampling map: cell colour = mean colour of its 4×4 block
+    for b in range(2):
+        red_at_fg = pooled[b, 0, fg_cells[b, :, 0], fg_cells[b, :, 1]]
+        blue_at_bg = pooled[b, 2, bg_cells[b, :, 0], bg_cells[b, :, 1]]
+        assert (red_at_fg >= 0.5).all() and (blue_at_bg >= 0.5).all()
+
+
+def test_cells_are_distinct_when_enough_exist_and_repeat_only_when_needed():
+    mask = torch.zeros(1, 1, 64, 64)
+    mask[..., :8, :8] = 1  # exactly 4 foreground cells
+    cells, _ = sample_region_cells(mask, 3, torch.Generator().manual_seed(0))
+    assert len({tuple(c) for c in cells[0].tolist()}) == 3
+    cells, _ = sample_region_cells(mask, 10, torch.Generator().manual_seed(0))
+    assert {tuple(c) for c in cells[0].tolist()} <= {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_same_generator_seed_gives_the_same_cells():
+    _, mask = _painted()
+    a = sample_region_cells(mask, 32, torch.Generator().manual_seed(3))[0]
+    b = sample_region_cells(mask, 32, torch.Generator().manual_seed(3))[0]
+    c = sample_region_cells(mask, 32, torch.Generator().manual_seed(4))[0]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_crop_is_the_8x8_window_around_the_cell_with_zero_padding():
+    sampling_map = torch.arange(2 * 16 * 16, dtype=torch.float32).view(1, 2, 16, 16)
+    cells = torch.tensor([[[5, 6], [0, 15]]])
+    patches = crop_patches(sampling_map, cells).view(1, 2, 2, 8, 8)
+    assert torch.equal(patches[0, 0], sampling_map[0, :, 1:9, 2:10])
+    corner = patches[0, 1]  # rows −4…3, cols 11…18: zeros outside the map
+    assert torch.equal(corner[:, 4:, :5], sampling_map[0, :, 0:4, 11:16])
+    assert (corner[:, :4] == 0).all() and (corner[:, :, 5:] == 0).all()
+
+
+@pytest.mark.parametrize("case", ["empty_foreground", "empty_background", "one_cell_foreground"])
+def test_loss_is_finite_for_degenerate_regions(case):
+    mask = torch.zeros(2, 1, 64, 64)
+    if case == "empty_background":
+        mask[:] = 1
+    elif case == "one_cell_foreground":
+        mask[:, :, 8:12, 8:12] = 1
+    harmonized = torch.rand(2, 3, 64, 64, requires_grad=True)
+    loss, info = HCLLoss(k=16)(harmonized, torch.rand(2, 3, 64, 64), mask, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(harmonized.grad).all()
+    if case == "one_cell_foreground":
+        assert info["foreground_cells"].tolist() == [1, 1] and len(info["empty_images"]) == 0
+    else:
+        assert loss.item() == 0.0 and info["empty_images"].tolist() == [0, 1]
+
+
+def test_gradients_reach_the_harmonized_image_and_never_the_ground_truth():
+    _, mask = _painted()
+    harmonized = torch.rand(2, 3, 64, 64, requires_grad=True)
+    target = torch.rand(2, 3, 64, 64, requires_grad=True)
+    loss, _ = HCLLoss(k=32)(harmonized, target, mask, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert harmonized.grad.abs().sum() > 0
+    assert target.grad is None
+    # and only through the foreground: background pixels of H are never sampled as negatives
+    assert (harmonized.grad * (1 - mask)).abs().sum() == 0
