@@ -1,0 +1,69 @@
+"""Checkpoints: written atomically (temporary file, fsync, rename), loaded with clear errors.
+
+A checkpoint is a dict with ``model`` (state dict), ``model_config``, ``train_config``, ``step``
+and, for training checkpoints, ``criterion``, ``optimizer`` and ``rng``. The demo checkpoint
+shipped in ``hcl/assets/`` holds only what inference needs, in float16.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+
+from hcl.data.imageio import write_atomically
+from hcl.errors import UserInputError
+from hcl.model import HarmonizationNet, ModelConfig
+
+DEMO_CHECKPOINT = Path(__file__).parent / "assets" / "demo_tiny.pt"
+
+
+def save_checkpoint(state: dict, path: str | Path) -> None:
+    """Serialize ``state`` to memory, then replace ``path`` in one rename: a run killed during the
+    write leaves the previous checkpoint intact."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path | None, map_location="cpu") -> dict:
+    """Load a checkpoint; ``None`` means the shipped demo checkpoint."""
+    path = Path(path) if path is not None else DEMO_CHECKPOINT
+    if not path.is_file():
+        hint = "train one with: hcl train --config tiny --data ROOT --out OUT" if path != DEMO_CHECKPOINT else \
+            "the demo checkpoint is missing from this install; reinstall hcl or pass --checkpoint"
+        raise UserInputError(f"{path}: checkpoint not found; {hint}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as error:  # noqa: BLE001 - any failure to unpickle means a bad file
+        raise UserInputError(f"{path}: not a readable hcl checkpoint ({error.__class__.__name__}); "
+                             "point --checkpoint at OUT/checkpoints/last.pt of a training run") from None
+    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
+        raise UserInputError(f"{path}: not an hcl checkpoint (no model weights); "
+                             "point --checkpoint at OUT/checkpoints/last.pt of a training run")
+    return state
+
+
+def model_from_checkpoint(path: str | Path | None = None, device="cpu") -> tuple[HarmonizationNet, dict]:
+    """The network of a checkpoint in eval mode, on ``device``, and the checkpoint dict."""
+    state = load_checkpoint(path)
+    config = dict(state["model_config"])
+    config["widths"] = tuple(config["widths"])
+    net = HarmonizationNet(ModelConfig(**config))
+    net.load_state_dict({k: v.float() for k, v in state["model"].items()})
+    return net.to(device).eval(), state
+
+
+def export_inference_checkpoint(state: dict, path: str | Path, extra: dict | None = None) -> None:
+    """A small checkpoint for inference only: float16 weights, configs, step and ``extra``."""
+    slim = {
+        "model": {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()},
+        "model_config": state["model_config"],
+        "train_config": state.get("train_config"),
+        "step": state.get("step"),
+        **(extra or {}),
+    }
+    save_checkpoint(slim, path)

@@ -1,0 +1,137 @@
+"""Evaluation in the form of the paper's Tables II–IV (section IV-C; DESIGN §6).
+
+Per image on the 0–255 scale, then the mean over images; "All" weights every test image equally.
+Images are resized to ``image_size`` (bilinear, antialias), masks nearest, then binarized.
+Results are also split by subset and by foreground ratio (0–5 %, 5–15 %, 15–100 %).
+
+Any resolution (Table IV): the network runs at its own size (the size it was trained at), the
+predicted change ``pred − composite`` is upsampled to the evaluation size and added to the
+full-size composite inside the mask (:func:`harmonize_any_resolution`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from hcl.data import IHarmony4, SUBSETS
+from hcl.data.imageio import resize_image, resize_mask
+from hcl.metrics import METRICS, all_metrics, finite_mean
+
+RATIO_BUCKETS = (("0-5%", 0.0, 0.05), ("5-15%", 0.05, 0.15), ("15-100%", 0.15, 1.0001))
+
+
+@torch.no_grad()
+def harmonize_any_resolution(net, composite: torch.Tensor, mask: torch.Tensor, net_size: int | None) -> torch.Tensor:
+    """Harmonize B×3×H×W at any H×W: the net sees a ``net_size`` copy, its change is upsampled
+    (bilinear) and added inside the full-size mask; the background stays the composite's exactly."""
+    height, width = composite.shape[-2:]
+    if net_size is None or (height, width) == (net_size, net_size):
+        small_composite, small_mask = composite, mask
+    else:
+        small_composite = resize_image(composite, (net_size, net_size))
+        small_mask = resize_mask(mask, (net_size, net_size))
+    change = net(small_composite, small_mask) - small_composite
+    if change.shape[-2:] != composite.shape[-2:]:
+        change = F.interpolate(change, size=(height, width), mode="bilinear", align_corners=False)
+    return (composite + mask * change).clamp(0, 1) * mask + composite * (1 - mask)
+
+
+def network_size(checkpoint_state: dict | None, default: int = 256) -> int:
+    """The image size a checkpoint's network was trained at."""
+    train_config = (checkpoint_state or {}).get("train_config") or {}
+    return int(train_config.get("image_size", default))
+
+
+@torch.no_grad()
+def evaluate(dataset: IHarmony4, net=None, net_size: int | None = 256, device="cpu", batch_size: int = 8,
+             convention: str = "default", workers: int = 0, progress: bool = True) -> list[dict]:
+    """Per-image records: name, subset, foreground ratio, and each metric for ``composite`` (the
+    input) and, when ``net`` is given, for ``model``."""
+    records = []
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+        composite, mask, real = (batch[k].to(device) for k in ("composite", "mask", "real"))
+        scores = {"composite": all_metrics(composite, real, mask, convention)}
+        if net is not None:
+            pred = harmonize_any_resolution(net, composite, mask, net_size)
+            scores["model"] = all_metrics(pred, real, mask, convention)
+        ratio = mask.flatten(1).mean(1)
+        for i, name in enumerate(batch["name"]):
+            record = {"name": name, "subset": batch["subset"][i], "fg_ratio": float(ratio[i])}
+            for method, values in scores.items():
+                record[method] = {metric: float(values[metric][i]) for metric in METRICS}
+            records.append(record)
+    return records
+
+
+def _group_means(records: list[dict], method: str, key) -> dict:
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(key(record), []).append(record)
+    return {group: {m: finite_mean([r[method][m] for r in rows]) for m in METRICS} | {"count": len(rows)}
+            for group, rows in groups.items()}
+
+
+def ratio_bucket(ratio: float) -> str:
+    for name, low, high in RATIO_BUCKETS:
+        if low <= ratio < high:
+            return name
+    return RATIO_BUCKETS[-1][0]
+
+
+def summarize(records: list[dict]) -> dict:
+    """``{method: {"All": {...}, "<subset>": {...}}}`` — the JSON of ``hcl evaluate``."""
+    methods = [m for m in ("composite", "model") if records and m in records[0]]
+    summary = {}
+    for method in methods:
+        per_subset = _group_means(records, method, lambda r: r["subset"])
+        ordered = {s: per_subset[s] for s in SUBSETS if s in per_subset}
+        summary[method] = {"All": _group_means(records, method, lambda r: "All")["All"], **ordered}
+    return summary
+
+
+def summarize_by_ratio(records: list[dict]) -> dict:
+    """``{method: {"0-5%": {...}, "5-15%": {...}, "15-100%": {...}}}``."""
+    methods = [m for m in ("composite", "model") if records and m in records[0]]
+    out = {}
+    for method in methods:
+        groups = _group_means(records, method, lambda r: ratio_bucket(r["fg_ratio"]))
+        out[method] = {name: groups[name] for name, _, _ in RATIO_BUCKETS if name in groups}
+    return out
+
+
+TABLE_METRICS = {"II": ("mse", "psnr"), "III": ("fmse", "fssim")}
+
+
+def table(summary: dict, which: str = "II", fmt: str = "markdown") -> str:
+    """Table II (MSE, PSNR) or III (fMSE, fSSIM) as markdown or CSV; SSIMs shown ×100 as in the paper."""
+    metrics = TABLE_METRICS[which]
+    groups = [g for g in (*SUBSETS, "All") if any(g in summary[m] for m in summary)]
+    header = ["method"] + [f"{g} {m}" for g in groups for m in metrics]
+    rows = []
+    for method, by_group in summary.items():
+        row = [{"composite": "input composite", "model": "ours"}.get(method, method)]
+        for group in groups:
+            for metric in metrics:
+                value = by_group.get(group, {}).get(metric, float("nan"))
+                row.append(f"{value * (100 if 'ssim' in metric else 1):.2f}")
+        rows.append(row)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([header, *rows])
+        return buffer.getvalue()
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_json(summary: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(summary, indent=2) + "\n")

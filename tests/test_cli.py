@@ -1,0 +1,120 @@
+"""evaluate and harmonize from the command line: outputs, sizes, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hcl.checkpoint import save_checkpoint
+from hcl.cli import main
+from hcl.model import build
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny network whose head changes colours (so harmonization visibly changes pixels)."""
+    import torch
+
+    torch.manual_seed(0)
+    net = build("tiny")
+    torch.nn.init.normal_(net.head.weight, std=0.05)
+    path = tmp_path_factory.mktemp("ckpt") / "net.pt"
+    save_checkpoint({"model": net.state_dict(), "model_config": net.config.to_dict(),
+                     "train_config": {"image_size": 64}, "step": 0}, path)
+    return path
+
+
+def _write_pair(folder, width, height, seed=0):
+    rng = np.random.default_rng(seed)
+    composite = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 4: height // 2, width // 3: 2 * width // 3] = 255
+    Image.fromarray(composite).save(folder / "composite.png")
+    Image.fromarray(mask).save(folder / "mask.png")
+    return composite, mask > 0
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (333, 257), (64, 64)])
+def test_harmonize_keeps_size_and_every_background_byte(tmp_path, checkpoint, width, height):
+    composite, mask = _write_pair(tmp_path, width, height)
+    out = tmp_path / "out.png"
+    assert main(["harmonize", "--checkpoint", str(checkpoint), "--composite", str(tmp_path / "composite.png"),
+                 "--mask", str(tmp_path / "mask.png"), "--out", str(out), "--device", "cpu"]) == 0
+    result = np.asarray(Image.open(out))
+    assert result.shape == composite.shape
+    assert np.array_equal(result[~mask], composite[~mask])
+    assert not np.array_equal(result[mask], composite[mask])
+
+
+def test_harmonize_uses_the_demo_checkpoint_by_default(tmp_path):
+    _write_pair(tmp_path, 96, 80)
+    assert main(["harmonize", "--composite", str(tmp_path / "composite.png"), "--mask", str(tmp_path / "mask.png"),
+                 "--out", str(tmp_path / "out.jpg"), "--device", "cpu"]) == 0
+    assert Image.open(tmp_path / "out.jpg").size == (96, 80)
+
+
+BAD_INPUTS = {
+    "mask of another size": lambda d: Image.fromarray(np.zeros((10, 10), np.uint8)).save(d / "mask.png"),
+    "unreadable image": lambda d: (d / "composite.png").write_bytes(b"\x89PNG broken"),
+    "missing mask": lambda d: (d / "mask.png").unlink(),
+    "empty mask": lambda d: Image.fromarray(np.zeros((80, 96), np.uint8)).save(d / "mask.png"),
+    "colour mask": lambda d: Image.fromarray(np.random.default_rng(0).integers(0, 255, (80, 96, 3), dtype=np.uint8)).save(d / "mask.png"),
+    "missing checkpoint": None,
+    "existing output": None,
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_exit_1_no_traceback_and_nothing_overwritten(tmp_path, checkpoint, problem):
+    _write_pair(tmp_path, 96, 80)
+    out = tmp_path / "out.png"
+    ckpt = str(checkpoint)
+    if BAD_INPUTS[problem] is not None:
+        BAD_INPUTS[problem](tmp_path)
+    if problem == "missing checkpoint":
+        ckpt = str(tmp_path / "nope.pt")
+    if problem == "existing output":
+        out.write_bytes(b"precious")
+    result = subprocess.run([sys.executable, "-m", "hcl", "harmonize", "--checkpoint", ckpt,
+                             "--composite", str(tmp_path / "composite.png"), "--mask", str(tmp_path / "mask.png"),
+                             "--out", str(out), "--device", "cpu"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hcl: error:")
+    named = {"missing checkpoint": "nope.pt", "existing output": "out.png", "unreadable image": "composite.png"}.get(problem, "mask.png")
+    assert named in lines[0]
+    if problem == "existing output":
+        assert out.read_bytes() == b"precious"
+    else:
+        assert not out.exists()
+
+
+def test_evaluate_writes_the_documented_json(mini_root, checkpoint, tmp_path, capsys):
+    target = tmp_path / "scores.json"
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "64",
+                 "--json", str(target), "--device", "cpu"]) == 0
+    scores = json.loads(target.read_text())
+    assert set(scores) == {"composite", "model"}
+    for method in scores.values():
+        assert {"All", "HCOCO", "HAdobe5k", "HFlickr", "Hday2night"} <= set(method)
+        assert {"mse", "psnr", "fmse", "ssim", "fssim"} <= set(method["All"])
+    assert "PSNR convention: default" in capsys.readouterr().out
+
+
+def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, checkpoint, tmp_path):
+    target = tmp_path / "scores.json"
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "128",
+                 "--json", str(target), "--device", "cpu"]) == 0
+    assert json.loads(target.read_text())["model"]["All"]["mse"] > 0
+
+
+def test_every_command_has_help():
+    for command in (["data", "make-mini"], ["data", "check"], ["data", "resize"], ["train"], ["evaluate"], ["harmonize"]):
+        result = subprocess.run([sys.executable, "-m", "hcl", *command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage: hcl" in result.stdout
