@@ -10,7 +10,7 @@ export PYTHONUNBUFFERED := 1
 
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 
-.PHONY: help setup data tutorial test test-unit test-notebooks bench demo-checkpoint clean
+.PHONY: help setup data tutorial test bench demo-checkpoint clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -48,11 +48,16 @@ bench: setup data  ## benchmarks: JSON in benchmarks/results/, figures in figure
 	$(PY) benchmarks/bench_contrastive.py
 	$(PY) benchmarks/bench_system.py
 
-demo-checkpoint: setup data  ## retrain the shipped demo checkpoint (about 15 minutes on 2 cores)
+DEMO_TRAIN := $(PY) -m hcl train --config tiny --data data/mini-iharmony4-2000 --out runs/demo \
+	--loss-weights 0.4 0.5 0.0 --val-every 500 --workers 1 --device cpu
+
+demo-checkpoint: setup  ## retrain the shipped demo checkpoint (about 25 minutes on 2 cores)
+	test -f data/mini-iharmony4-2000/mini.json || $(PY) -m hcl data make-mini data/mini-iharmony4-2000 --train 2000 --seed 0
 	rm -rf runs/demo
-	$(PY) -m hcl train --config tiny --data $(DATA) --out runs/demo --steps 3000 --image-size 128 \
-		--loss-weights 0.4 0.5 0.0 --val-every 500 --workers 1 --device cpu
-	$(PY) -c "from hcl.checkpoint import *; export_inference_checkpoint(load_checkpoint('runs/demo/checkpoints/last.pt'), DEMO_CHECKPOINT)"
+	$(DEMO_TRAIN) --steps 3000 --image-size 128
+	$(DEMO_TRAIN) --steps 4000 --image-size 128 --lr 2e-4 --resume
+	$(PY) -c "from hcl.checkpoint import *; export_inference_checkpoint(load_checkpoint('runs/demo/checkpoints/last.pt'), \
+		DEMO_CHECKPOINT, {'command': 'make demo-checkpoint (see README: The shipped demo checkpoint)'})"
 
 clean:  ## remove build outputs (keeps .venv and data/)
 	rm -rf build .pytest_cache .hypothesis

@@ -102,6 +102,13 @@ def _evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
         print(f"wrote {args.json}")
+    if args.tables:
+        folder = Path(args.tables)
+        folder.mkdir(parents=True, exist_ok=True)
+        for which in ("II", "III"):
+            (folder / f"table_{which}.md").write_text(table(summary, which) + "\n")
+            (folder / f"table_{which}.csv").write_text(table(summary, which, fmt="csv"))
+        print(f"wrote Tables II and III (markdown and CSV) to {folder}")
     return 0
 
 
@@ -169,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--image-size", type=_positive_int, default=256,
                           help="evaluation resolution; the net runs at its own and its change is upsampled (Table IV)")
     evaluate.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
+    evaluate.add_argument("--tables", metavar="DIR", help="write Tables II and III as markdown and CSV into DIR")
     evaluate.add_argument("--convention", default="default", choices=["default", "issam", "dovenet"],
                           help="PSNR convention (default: 255² peak)")
     evaluate.add_argument("--batch-size", type=_positive_int, default=8)

@@ -65,6 +65,7 @@ class TrainConfig:
     val_every: int = 200
     val_images: int = 64
     save_every: int = 100
+    colour_jitter: float = 0.0  # not in the paper: see IHarmony4's colour_jitter
     amp: bool = True  # bf16 autocast, CUDA only
     channels_last: bool = True  # CUDA only
     model_overrides: dict = field(default_factory=dict)
@@ -237,7 +238,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
-    train_set = IHarmony4(config.data, "train", image_size=config.image_size, augment=True, seed=config.seed)
+    train_set = IHarmony4(config.data, "train", image_size=config.image_size, augment=True, seed=config.seed,
+                          colour_jitter=config.colour_jitter)
     val_set = IHarmony4(config.data, "test", image_size=config.image_size)
     per_epoch = batches_per_epoch(len(train_set), config.batch_size, runtime.world_size)
     if per_epoch == 0:
@@ -259,6 +261,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> d
         net.load_state_dict(state["model"])
         criterion.load_state_dict(state["criterion"])
         optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:  # a resumed run may continue with another --lr
+            group["lr"] = config.lr
         restore_rng(state["rng"], generator)
         step = int(state["step"])
 

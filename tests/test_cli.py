@@ -107,6 +107,14 @@ def test_evaluate_writes_the_documented_json(mini_root, checkpoint, tmp_path, ca
     assert "PSNR convention: default" in capsys.readouterr().out
 
 
+def test_evaluate_writes_tables_in_markdown_and_csv(mini_root, checkpoint, tmp_path):
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "64",
+                 "--tables", str(tmp_path / "tables"), "--device", "cpu"]) == 0
+    csv_rows = (tmp_path / "tables" / "table_II.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("method,HCOCO mse,HCOCO psnr") and csv_rows[1].startswith("input composite,")
+    assert (tmp_path / "tables" / "table_III.md").read_text().startswith("| method | HCOCO fmse")
+
+
 def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, checkpoint, tmp_path):
     target = tmp_path / "scores.json"
     assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "128",

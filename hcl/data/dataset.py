@@ -14,6 +14,16 @@ from hcl.data.layout import list_triples
 from hcl.errors import UserInputError
 
 
+def colour_change(image: torch.Tensor, brightness: float, contrast: float, saturation: float,
+                  red: float, green: float, blue: float) -> torch.Tensor:
+    """One global colour change of a 3×H×W image in [0, 1] (the same call on composite and real)."""
+    image = image * brightness * torch.tensor([red, green, blue])[:, None, None]
+    grey = image.mean(0, keepdim=True)
+    image = grey + saturation * (image - grey)
+    image = image.mean() + contrast * (image - image.mean())
+    return image.clamp(0, 1)
+
+
 class IHarmony4(Dataset):
     """iHarmony4 (or a mini-iHarmony4 in the same layout).
 
@@ -23,6 +33,11 @@ class IHarmony4(Dataset):
     image_size: an int (square) or (H, W), or None to keep each image's own size. Images are
         resized bilinearly with antialias, masks nearest, then binarized at 0.5.
     augment: one random resized crop and horizontal flip, the same for composite, mask and real.
+    colour_jitter: with ``augment``, also apply one random global colour change (brightness,
+        contrast, saturation, channel gains, each within ±colour_jitter) to composite *and* real
+        alike. The pair stays a valid example, but absolute colours of the training photos can no
+        longer be memorized: on a small dataset this makes the net rely on foreground/background
+        cues. Not in the paper (which crops and flips only); off by default.
     seed: with ``augment``, None draws from torch's global RNG (worker-seeded by the DataLoader);
         an int makes each item's crop a pure function of (seed, epoch, index), so a resumed
         training run sees exactly the crops of an uninterrupted one (see ``set_epoch``).
@@ -31,7 +46,8 @@ class IHarmony4(Dataset):
     crop_scale = (0.6, 1.0)
     crop_ratio = (3 / 4, 4 / 3)
 
-    def __init__(self, root, split: str, subsets=None, image_size=256, augment: bool = False, seed: int | None = None):
+    def __init__(self, root, split: str, subsets=None, image_size=256, augment: bool = False, seed: int | None = None,
+                 colour_jitter: float = 0.0):
         self.root = Path(root)
         self.split = split
         self.triples = list_triples(self.root, split, subsets)
@@ -42,6 +58,7 @@ class IHarmony4(Dataset):
         if augment and self.size is None:
             raise UserInputError("augment=True needs an image_size (crops are resized to it)")
         self.augment = augment
+        self.colour_jitter = float(colour_jitter)
         self.seed = seed
         self.epoch = 0
 
@@ -68,13 +85,16 @@ class IHarmony4(Dataset):
         mask = read_mask(triple.mask, expected_hw=composite.shape[:2])
         return triple, to_tensor(composite), mask_to_tensor(mask), to_tensor(real)
 
-    def _crop_box(self, index: int, height: int, width: int) -> tuple[int, int, int, int, bool]:
-        """(top, left, h, w, flip) of a random resized crop, drawn like torchvision's."""
+    def _uniform(self, index: int):
+        """A source of U(0, 1) draws for item ``index``: seeded by (seed, epoch, index), or global."""
         if self.seed is None:
-            uniform = lambda: float(torch.rand(()))  # noqa: E731
-        else:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
-            uniform = lambda: float(rng.random())  # noqa: E731
+            return lambda: float(torch.rand(()))
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        return lambda: float(rng.random())
+
+    def _crop_box(self, index: int, height: int, width: int, uniform=None) -> tuple[int, int, int, int, bool]:
+        """(top, left, h, w, flip) of a random resized crop, drawn like torchvision's."""
+        uniform = uniform or self._uniform(index)
         area = height * width
         for _ in range(10):
             target = area * (self.crop_scale[0] + (self.crop_scale[1] - self.crop_scale[0]) * uniform())
@@ -91,11 +111,15 @@ class IHarmony4(Dataset):
     def __getitem__(self, index: int) -> dict:
         triple, composite, mask, real = self._load(index)
         if self.augment:
-            top, left, h, w, flip = self._crop_box(index, composite.shape[1], composite.shape[2])
+            uniform = self._uniform(index)
+            top, left, h, w, flip = self._crop_box(index, composite.shape[1], composite.shape[2], uniform)
             window = (slice(None), slice(top, top + h), slice(left, left + w))
             composite, mask, real = composite[window], mask[window], real[window]
             if flip:
                 composite, mask, real = composite.flip(-1), mask.flip(-1), real.flip(-1)
+            if self.colour_jitter > 0:
+                jitter = [1 + self.colour_jitter * (2 * uniform() - 1) for _ in range(6)]
+                composite, real = (colour_change(t, *jitter) for t in (composite, real))
         if self.size is not None:
             composite = resize_image(composite, self.size)
             real = resize_image(real, self.size)
