@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import random
 import time
@@ -34,7 +33,7 @@ from hcl.data import IHarmony4
 from hcl.errors import UserInputError
 from hcl.losses import HarmonizationLoss
 from hcl.metrics import finite_mean, fmse, mse, psnr
-from hcl.model import CONFIGS, build
+from hcl.model import build
 
 LOG_COLUMNS = ("step", "epoch", "total", "l1", "pixel", "hcl", "lr", "seconds", "val_mse", "val_psnr", "val_fmse")
 
