@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from hcl.stats import masked_mean
 
@@ -73,19 +72,29 @@ def _symmetric_index(size: int, radius: int, device) -> torch.Tensor:
     return torch.where(index >= size, period - 1 - index, index)
 
 
+def _filter_last_axis(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
+    """Correlate the last axis with ``taps`` ('reflect' borders) as a sum of shifted slices: exact
+    in float64 and, on CPU, several times faster than a grouped convolution."""
+    radius, size = len(taps) // 2, x.shape[-1]
+    padded = x[..., _symmetric_index(size, radius, x.device)]
+    out = padded[..., 0:size] * taps[0]
+    for shift in range(1, len(taps)):
+        out.add_(padded[..., shift:shift + size], alpha=taps[shift])
+    return out
+
+
 def gaussian_filter(x: torch.Tensor) -> torch.Tensor:
     """Separable Gaussian blur (σ 1.5, 11 taps) of B×C×H×W with scipy's 'reflect' borders."""
-    taps = _gaussian_taps(x.device).to(x.dtype)
-    radius = taps.numel() // 2
-    channels = x.shape[1]
-    x = x[..., _symmetric_index(x.shape[-2], radius, x.device), :]
-    x = x[..., _symmetric_index(x.shape[-1], radius, x.device)]
-    x = F.conv2d(x, taps.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
-    return F.conv2d(x, taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
+    taps = _gaussian_taps(x.device).tolist()
+    vertical = _filter_last_axis(x.transpose(-1, -2), taps).transpose(-1, -2)
+    return _filter_last_axis(vertical, taps)
 
 
 def ssim_map(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The per-pixel SSIM map, B×3×H×W (float64)."""
+    """The per-pixel SSIM map, B×3×H×W (float64). On CPU images go one at a time, so the ten
+    filtered planes stay in cache (about 3× faster than the whole batch at 256 px)."""
+    if pred.device.type == "cpu" and pred.shape[0] > 1:
+        return torch.cat([ssim_map(p, t) for p, t in zip(pred.split(1), target.split(1))])
     x, y = _scaled(pred), _scaled(target)
     c1, c2 = (SSIM_K1 * PEAK) ** 2, (SSIM_K2 * PEAK) ** 2
     stacked = gaussian_filter(torch.cat([x, y, x * x, y * y, x * y], dim=1))
@@ -94,26 +103,34 @@ def ssim_map(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 
+def _ssim_from_map(full: torch.Tensor) -> torch.Tensor:
+    radius = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)
+    return full[..., radius:-radius, radius:-radius].mean(dim=(1, 2, 3))
+
+
+def _fssim_from_map(full: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return masked_mean(full, mask.to(torch.float64), dim=(1, 2, 3)).flatten()
+
+
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean SSIM per image (border of 5 pixels cropped, channels averaged), (B,), in [−1, 1]."""
-    radius = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)
-    full = ssim_map(pred, target)
-    return full[..., radius:-radius, radius:-radius].mean(dim=(1, 2, 3))
+    return _ssim_from_map(ssim_map(pred, target))
 
 
 def fssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Σ(ssim_map · m) / Σm per image (channels averaged), (B,); 0 for an empty mask."""
-    return masked_mean(ssim_map(pred, target), mask.to(torch.float64), dim=(1, 2, 3)).flatten()
+    return _fssim_from_map(ssim_map(pred, target), mask)
 
 
 def all_metrics(pred, target, mask, convention: str = "default") -> dict[str, torch.Tensor]:
-    """Every metric of Tables II/III for a batch, per image."""
+    """Every metric of Tables II/III for a batch, per image (the SSIM map is computed once)."""
+    full = ssim_map(pred, target)
     return {
         "mse": mse(pred, target),
         "psnr": psnr(pred, target, convention),
         "fmse": fmse(pred, target, mask),
-        "ssim": ssim(pred, target),
-        "fssim": fssim(pred, target, mask),
+        "ssim": _ssim_from_map(full),
+        "fssim": _fssim_from_map(full, mask),
     }
 
 

@@ -126,3 +126,40 @@ def test_every_command_has_help():
     for command in (["data", "make-mini"], ["data", "check"], ["data", "resize"], ["train"], ["evaluate"], ["harmonize"]):
         result = subprocess.run([sys.executable, "-m", "hcl", *command, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: hcl" in result.stdout
+
+
+def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_path):
+    """The whole path a user takes, each step a fresh ``python -m hcl`` process."""
+    def hcl(*args):
+        done = subprocess.run([sys.executable, "-m", "hcl", *map(str, args)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    run = tmp_path / "run"
+    common = ("train", "--config", "tiny", "--data", mini_root, "--out", run, "--batch-size", 2,
+              "--image-size", 32, "--workers", 0, "--device", "cpu", "--val-every", 2)
+    hcl(*common, "--steps", 2)
+    hcl(*common, "--steps", 4, "--resume")
+    checkpoint_path = run / "checkpoints" / "last.pt"
+    assert torch_load(checkpoint_path)["step"] == 4
+    log_steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
+    assert log_steps == sorted(log_steps, key=int) and log_steps[-1] == "4"
+
+    report = tmp_path / "report.json"
+    hcl("evaluate", "--checkpoint", checkpoint_path, "--data", mini_root, "--image-size", 64, "--json", report)
+    scores = json.loads(report.read_text())
+    assert set(scores) == {"composite", "model"} and np.isfinite(scores["model"]["All"]["fmse"])
+
+    composite, mask = _write_pair(tmp_path, 100, 70)
+    out = tmp_path / "harmonized.png"
+    hcl("harmonize", "--checkpoint", checkpoint_path, "--composite", tmp_path / "composite.png",
+        "--mask", tmp_path / "mask.png", "--out", out)
+    result = np.asarray(Image.open(out))
+    assert result.shape == composite.shape
+    assert np.array_equal(result[~mask], composite[~mask])
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False)
