@@ -57,7 +57,7 @@ def _train(args) -> int:
     from hcl.train import preset, train
 
     changes = {"data": args.data, "out": args.out, "seed": args.seed, "device": args.device}
-    for name in ("steps", "batch_size", "image_size", "lr", "workers", "val_every", "save_every"):
+    for name in ("steps", "batch_size", "image_size", "lr", "workers", "val_every", "save_every", "colour_jitter"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     overrides = {}
@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-s2am", action="store_true", help="remove the S2AM attention")
     train.add_argument("--loss-weights", type=float, nargs=3, metavar=("L1", "PIXEL", "HCL"),
                        help="λ1 λ2 λ3 of Eq. (13) (default 0.4 0.5 0.1)")
+    train.add_argument("--colour-jitter", type=float, metavar="J",
+                       help="not in the paper: one global colour change within ±J applied to composite and real "
+                            "alike (default 0: off)")
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="Tables II/III metrics of a checkpoint")

@@ -137,11 +137,12 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
 
     run = tmp_path / "run"
     common = ("train", "--config", "tiny", "--data", mini_root, "--out", run, "--batch-size", 2,
-              "--image-size", 32, "--workers", 0, "--device", "cpu", "--val-every", 2)
+              "--image-size", 32, "--workers", 0, "--device", "cpu", "--val-every", 2, "--colour-jitter", 0.1)
     hcl(*common, "--steps", 2)
     hcl(*common, "--steps", 4, "--resume")
     checkpoint_path = run / "checkpoints" / "last.pt"
-    assert torch_load(checkpoint_path)["step"] == 4
+    state = torch_load(checkpoint_path)
+    assert state["step"] == 4 and state["train_config"]["colour_jitter"] == 0.1
     log_steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert log_steps == sorted(log_steps, key=int) and log_steps[-1] == "4"
 
