@@ -34,8 +34,15 @@ def median_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far. On Linux from ``VmHWM``, which starts afresh at
+    exec; ``ru_maxrss`` would carry over the parent's peak into a child started by fork + exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
 def run_isolated(module: str, *args: str) -> dict:
