@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hcl.checkpoint import save_checkpoint
+from hcl.checkpoint import load_checkpoint, save_checkpoint
 from hcl.cli import main
 from hcl.model import build
 
@@ -141,7 +141,7 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
     hcl(*common, "--steps", 2)
     hcl(*common, "--steps", 4, "--resume")
     checkpoint_path = run / "checkpoints" / "last.pt"
-    state = torch_load(checkpoint_path)
+    state = load_checkpoint(checkpoint_path)
     assert state["step"] == 4 and state["train_config"]["colour_jitter"] == 0.1
     log_steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert log_steps == sorted(log_steps, key=int) and log_steps[-1] == "4"
@@ -158,9 +158,3 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
     result = np.asarray(Image.open(out))
     assert result.shape == composite.shape
     assert np.array_equal(result[~mask], composite[~mask])
-
-
-def torch_load(path):
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=False)

@@ -84,8 +84,10 @@ def test_augmentation_applies_one_crop_and_flip_to_composite_mask_and_real(tmp_p
     item = dataset[index]
     assert torch.allclose(item["composite"], item["real"])
     jittered = IHarmony4(root, "train", image_size=24, augment=True, seed=seed, colour_jitter=0.3)[index]
+    plain = IHarmony4(root, "train", image_size=24, augment=True, seed=seed)[index]  # same epoch (0), no jitter
     assert torch.allclose(jittered["composite"], jittered["real"])  # one colour change for both
-    assert torch.equal(jittered["mask"], IHarmony4(root, "train", image_size=24, augment=True, seed=seed)[index]["mask"])
+    assert not torch.allclose(jittered["real"], plain["real"], atol=1e-3)  # and it did change the colours
+    assert torch.equal(jittered["mask"], plain["mask"])  # the same crop and flip
     # the mask was cut from the same stripes (white where stripe ≥ 120): after the shared crop,
     # flip and resize, mask and image must still agree, up to one resized stripe of blur
     real, mask = item["real"][0], item["mask"][0] > 0.5
