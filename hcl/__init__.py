@@ -2,20 +2,27 @@
 
 One module per idea of the paper:
 
-- :mod:`hcl.data`         iHarmony4 loading, the offline mini-iHarmony4, tree checks (section IV-B)
-- :mod:`hcl.stats`        masked mean / std shared by fusion, losses and metrics
-- :mod:`hcl.blocks`       residual blocks of the ResUNet
-- :mod:`hcl.attention`    S2AM spatial-separated attention
-- :mod:`hcl.fusion`       external style fusion, Eqs. (1)-(7), and the AdaIN / RAIN variants
-- :mod:`hcl.model`        the ResUNet generator and ``build('paper' | 'tiny')`` (section III-A)
-- :mod:`hcl.contrastive`  region-wise sampling and InfoNCE, Eqs. (8)-(12) (section III-B)
-- :mod:`hcl.losses`       L1, L_pixel and L_all, Eq. (13) (section III-C)
-- :mod:`hcl.train`        the trainer (section IV-A)
-- :mod:`hcl.metrics`      MSE, PSNR, fMSE, SSIM, fSSIM (section IV-C)
-- :mod:`hcl.evaluate`     tables in the form of Tables II-IV
-- :mod:`hcl.harmonize`    any-resolution inference on a user's own image
-- :mod:`hcl.viz`          pure plotting functions behind the notebooks' widgets
-- :mod:`hcl.cli`          ``python -m hcl`` / ``hcl``
+- :mod:`hcl.config`            one typed run configuration; the CLI flags and notebook parameters derive from it
+- :mod:`hcl.data`              iHarmony4 loading, the offline mini-iHarmony4, tree checks (section IV-B)
+- :mod:`hcl.stats`             masked mean / std and the Gaussian taps shared by fusion, losses and metrics
+- :mod:`hcl.blocks`            residual blocks of the ResUNet
+- :mod:`hcl.attention`         S2AM spatial-separated attention (Cun & Pun's placement and ours)
+- :mod:`hcl.fusion`            external style fusion, Eqs. (1)-(7), and the AdaIN / RAIN variants
+- :mod:`hcl.colour_transform`  our output head: one colour transform per image, from a boundary fit (not in the paper)
+- :mod:`hcl.model`             the generator and ``build('paper' | 'tiny')`` (section III-A)
+- :mod:`hcl.contrastive`       region-wise sampling and InfoNCE, Eqs. (8)-(12), under five readings (section III-B)
+- :mod:`hcl.losses`            L1, L_pixel and L_all, Eq. (13) (section III-C)
+- :mod:`hcl.runtime`           device and torchrun process group
+- :mod:`hcl.rundir`            a run's folder: config, checkpoints, log, summary
+- :mod:`hcl.train`             ``train_step`` and the trainer around it (section IV-A)
+- :mod:`hcl.experiments`       runs cached by configuration, the Table VI ablation, L_HCL alone
+- :mod:`hcl.metrics`           MSE, PSNR, fMSE, SSIM, fSSIM (section IV-C)
+- :mod:`hcl.evaluate`          tables in the form of Tables II-IV
+- :mod:`hcl.inference`         ``load_harmonizer``: any input kind, any resolution, background exact
+- :mod:`hcl.harmonize`         ``hcl harmonize`` on a user's files
+- :mod:`hcl.viz`               pure plotting functions behind the notebooks' widgets
+- :mod:`hcl.tutorial`          small helpers the notebooks share (compare, widgets with a static fallback)
+- :mod:`hcl.cli`               ``python -m hcl`` / ``hcl``
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

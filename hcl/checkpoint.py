@@ -1,8 +1,10 @@
 """Checkpoints: written atomically (temporary file, fsync, rename), loaded with clear errors.
 
-A checkpoint is a dict with ``model`` (state dict), ``model_config``, ``train_config``, ``step``
-and, for training checkpoints, ``criterion``, ``optimizer`` and ``rng``. The demo checkpoint
-shipped in ``hcl/assets/`` holds only what inference needs, in float16.
+A checkpoint is a dict with ``config`` (the whole :class:`hcl.config.RunConfig` as a dict, so the
+model is rebuilt from the checkpoint alone), ``model`` (state dict), ``step``, ``format`` and, for
+training checkpoints, ``criterion``, ``optimizer``, ``scheduler`` and ``rng``. The demo checkpoint
+shipped in ``hcl/assets/`` holds only what inference needs, in float16, and the ``command`` that
+made it.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ from pathlib import Path
 
 import torch
 
+from hcl.config import RunConfig
 from hcl.data.imageio import write_atomically
 from hcl.errors import UserInputError
-from hcl.model import HarmonizationNet, ModelConfig
 
 DEMO_CHECKPOINT = Path(__file__).parent / "assets" / "demo_tiny.pt"
+FORMAT = 2
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:
     """Serialize ``state`` to memory, then replace ``path`` in one rename: a run killed during the
     write leaves the previous checkpoint intact."""
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({"format": FORMAT, **state}, buffer)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, buffer.getvalue())
@@ -41,28 +44,35 @@ def load_checkpoint(path: str | Path | None, map_location="cpu") -> dict:
     except Exception as error:  # noqa: BLE001 - any failure to unpickle means a bad file
         raise UserInputError(f"{path}: not a readable hcl checkpoint ({error.__class__.__name__}); "
                              "point --checkpoint at OUT/checkpoints/last.pt of a training run") from None
-    if not isinstance(state, dict) or "model" not in state or "model_config" not in state:
+    if not isinstance(state, dict) or "model" not in state:
         raise UserInputError(f"{path}: not an hcl checkpoint (no model weights); "
                              "point --checkpoint at OUT/checkpoints/last.pt of a training run")
+    if "config" not in state:
+        raise UserInputError(f"{path}: written by an older hcl (no run configuration inside); retrain it with "
+                             "hcl train, or use the hcl version that wrote it")
     return state
 
 
-def model_from_checkpoint(path: str | Path | None = None, device="cpu") -> tuple[HarmonizationNet, dict]:
-    """The network of a checkpoint in eval mode, on ``device``, and the checkpoint dict."""
-    state = load_checkpoint(path)
-    config = dict(state["model_config"])
-    config["widths"] = tuple(config["widths"])
-    net = HarmonizationNet(ModelConfig(**config))
-    net.load_state_dict({k: v.float() for k, v in state["model"].items()})
+def config_of(state: dict) -> RunConfig:
+    """The run configuration stored in a checkpoint."""
+    return RunConfig.from_dict(state["config"])
+
+
+def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
+    """``(network in eval mode on device, checkpoint dict)``; ``None`` is the shipped demo."""
+    from hcl.model import HarmonizationNet
+
+    state = path if isinstance(path, dict) else load_checkpoint(path)
+    net = HarmonizationNet(config_of(state).model)
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
     return net.to(device).eval(), state
 
 
 def export_inference_checkpoint(state: dict, path: str | Path, extra: dict | None = None) -> None:
-    """A small checkpoint for inference only: float16 weights, configs, step and ``extra``."""
+    """A small checkpoint for inference only: float16 weights, the configuration, step and ``extra``."""
     slim = {
         "model": {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()},
-        "model_config": state["model_config"],
-        "train_config": state.get("train_config"),
+        "config": state["config"],
         "step": state.get("step"),
         **(extra or {}),
     }

@@ -1,4 +1,4 @@
-"""``python -m hcl`` / ``hcl``: data make-mini | check | resize, train, evaluate, harmonize.
+"""``python -m hcl`` / ``hcl``: data make-mini | check | resize, train, ablate, evaluate, harmonize.
 
 Bad input prints one line naming the file and the fix, and exits with code 1 (no traceback).
 """
@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from hcl.errors import UserInputError
+from hcl.errors import TrainingDiverged, UserInputError
 
 
 def _positive_int(text: str) -> int:
@@ -24,7 +24,7 @@ def _data_make_mini(args) -> int:
     from hcl.data.mini import make_mini
 
     summary = make_mini(args.out, train=args.train, test=args.test, seed=args.seed, size=args.size,
-                        photos_dir=args.photos, force=args.force)
+                        photos_dir=args.photos, force=args.force, holdout=args.holdout)
     train, test = summary["counts"]["train"], summary["counts"]["test"]
     per_subset = ", ".join(f"{s} {train[s]}/{test[s]}" for s in train)
     print(f"mini-iHarmony4 written to {args.out}: {sum(train.values())} train, {sum(test.values())} test "
@@ -54,44 +54,46 @@ def _data_resize(args) -> int:
 
 
 def _train(args) -> int:
-    from hcl.train import preset, train
+    from hcl.config import flat_fields, preset
+    from hcl.train import train
 
-    changes = {"data": args.data, "out": args.out, "seed": args.seed, "device": args.device}
-    for name in ("steps", "batch_size", "image_size", "lr", "workers", "val_every", "save_every", "colour_jitter"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    overrides = {}
-    if args.fusion is not None:
-        overrides["fusion"] = args.fusion
+    changes = {name: getattr(args, name) for name in flat_fields() if getattr(args, name, None) is not None}
     if args.no_s2am:
-        overrides["s2am"] = False
-    if overrides:
-        changes["model_overrides"] = overrides
-    if args.loss_weights is not None:
-        changes["loss_weights"] = tuple(args.loss_weights)
+        changes["s2am"] = "none"
     summary = train(preset(args.config, **changes), resume=args.resume)
     if summary.get("world_size", 1) <= 1 or summary.get("ranks_in_sync") is not None:
         print(json.dumps(summary))
     return 0
 
 
+def _ablate(args) -> int:
+    from hcl.experiments import ABLATION_ROWS, ablate
+
+    if args.list:
+        for name, (description, changes) in ABLATION_ROWS.items():
+            print(f"{name}  {description}  {changes}")
+        return 0
+    if not args.data or not args.out:
+        raise UserInputError("hcl ablate needs --data ROOT and --out DIR (or --list)")
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else None
+    ablate(args.data, args.out, rows, seeds=args.seeds, steps=args.steps, image_size=args.image_size,
+           batch_size=args.batch_size, device=args.device, workers=args.workers)
+    return 0
+
+
 def _evaluate(args) -> int:
-    import torch
-
-    from hcl.checkpoint import model_from_checkpoint
     from hcl.data import IHarmony4
-    from hcl.evaluate import evaluate, network_size, summarize, summarize_by_ratio, table, write_json
-    from hcl.train import resolve_device
+    from hcl.evaluate import evaluate, summarize, summarize_by_ratio, table, write_json
+    from hcl.inference import load_harmonizer
+    from hcl.runtime import resolve_device
 
-    device = resolve_device(args.device)
     dataset = IHarmony4(args.data, args.split, subsets=args.subsets, image_size=args.image_size)
-    net, state = model_from_checkpoint(args.checkpoint, device)
-    with torch.no_grad():
-        records = evaluate(dataset, net, network_size(state), device, args.batch_size, args.convention)
+    harmonizer = load_harmonizer(args.checkpoint, resolve_device(args.device))
+    records = evaluate(dataset, harmonizer, args.batch_size, args.convention)
     summary = summarize(records)
     which = "the shipped demo checkpoint" if args.checkpoint is None else args.checkpoint
-    print(f"{len(records)} {args.split} images at {args.image_size} px, model: {which}, "
-          f"PSNR convention: {args.convention}")
+    print(f"{len(records)} {args.split} images at {args.image_size} px, model: {which} (runs at "
+          f"{harmonizer.net_size} px), PSNR convention: {args.convention}")
     print(table(summary, "II"))
     print()
     print(table(summary, "III"))
@@ -114,19 +116,65 @@ def _evaluate(args) -> int:
 
 def _harmonize(args) -> int:
     from hcl.harmonize import harmonize_file
-    from hcl.train import resolve_device
+    from hcl.runtime import resolve_device
 
     out = harmonize_file(args.composite, args.mask, args.out, args.checkpoint, resolve_device(args.device), args.force)
     print(f"wrote {out}")
     return 0
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 1, like every other bad input."""
+
+    def error(self, message: str):
+        self.exit(1, f"hcl: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of hcl.config.RunConfig (``--image-size``, ``--hcl-reading`` …), default None:
+    unset flags keep the preset's value."""
+    from hcl.config import PRESETS, field_default, flat_fields
+
+    tiny = PRESETS["tiny"].flat()
+    for name, (_, f) in flat_fields().items():
+        if name == "preset":
+            continue
+        meta = f.metadata
+        flag = meta.get("flag") or "--" + name.replace("_", "-")
+        default = field_default(f)
+        kind = type(default) if default is not None else str
+        kwargs = {"dest": name, "default": None, "help": f"{meta['help']} (tiny: {tiny[name]})"}
+        if meta.get("choices"):
+            kwargs["choices"] = meta["choices"]
+        if meta.get("metavar"):
+            kwargs["metavar"] = meta["metavar"]
+        if isinstance(default, tuple):
+            kwargs["type"] = type(default[0])
+            kwargs["nargs"] = meta.get("nargs") or "+"
+        elif kind is bool:
+            kwargs["type"] = _parse_bool
+            kwargs["metavar"] = "true|false"
+        elif kind is int:
+            kwargs["type"] = int
+        elif kind is float:
+            kwargs["type"] = float
+        parser.add_argument(flag, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hcl", description="Image harmonization with region-wise contrastive learning.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="hcl", description="Image harmonization with region-wise contrastive learning.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     data = commands.add_parser("data", help="build, check or resize iHarmony4-style data")
-    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND", parser_class=Parser)
     mini = data_commands.add_parser("make-mini", help="build a mini-iHarmony4 offline from bundled photos")
     mini.add_argument("out", metavar="OUT", help="folder to create (must be empty or absent)")
     mini.add_argument("--train", type=_positive_int, default=400, help="training triples (default 400)")
@@ -135,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument("--size", type=_positive_int, default=256, help="image side in pixels (default 256)")
     mini.add_argument("--photos", metavar="DIR", help="use your own photos instead of the bundled ones")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
+    mini.add_argument("--holdout", metavar="PHOTO",
+                      help="a validation set: this training photo becomes the test split and leaves training")
     mini.set_defaults(handler=_data_make_mini)
 
     check = data_commands.add_parser("check", help="validate an iHarmony4 tree and count its triples")
@@ -148,28 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     resize.add_argument("--force", action="store_true", help="write into a non-empty OUT")
     resize.set_defaults(handler=_data_resize)
 
-    train = commands.add_parser("train", help="train a model (torchrun for several processes)")
-    train.add_argument("--config", choices=["tiny", "paper"], default="tiny", help="model and defaults (default tiny)")
-    train.add_argument("--data", required=True, metavar="ROOT", help="iHarmony4 root")
-    train.add_argument("--out", required=True, metavar="OUT", help="run folder (checkpoints, log.csv)")
-    train.add_argument("--steps", type=_positive_int, help="optimizer steps (tiny 1000, paper 500000)")
-    train.add_argument("--batch-size", type=_positive_int, help="images per step and process (default 8)")
-    train.add_argument("--image-size", type=_positive_int, help="training crop size (default 256)")
-    train.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    train.add_argument("--seed", type=int, default=0)
+    train = commands.add_parser("train", help="train a model (torchrun for several processes)",
+                                description="Every setting of hcl.config.RunConfig is a flag; the preset gives the "
+                                            "defaults (shown for --config tiny).")
+    train.add_argument("--config", choices=["tiny", "paper"], default="tiny", help="preset: model and defaults (default tiny)")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    train.add_argument("--lr", type=float, help="AdamW learning rate (default 1e-3)")
-    train.add_argument("--workers", type=int, help="data loader workers (default 2)")
-    train.add_argument("--val-every", type=_positive_int, help="validate every N steps")
-    train.add_argument("--save-every", type=_positive_int, help="checkpoint every N steps")
-    train.add_argument("--fusion", choices=["none", "adain", "rain", "external"], help="style fusion variant")
-    train.add_argument("--no-s2am", action="store_true", help="remove the S2AM attention")
-    train.add_argument("--loss-weights", type=float, nargs=3, metavar=("L1", "PIXEL", "HCL"),
-                       help="λ1 λ2 λ3 of Eq. (13) (default 0.4 0.5 0.1)")
-    train.add_argument("--colour-jitter", type=float, metavar="J",
-                       help="not in the paper: one global colour change within ±J applied to composite and real "
-                            "alike (default 0: off)")
+    train.add_argument("--no-s2am", action="store_true", help="remove the S2AM attention (same as --s2am none)")
+    add_config_flags(train)
     train.set_defaults(handler=_train)
+
+    ablate = commands.add_parser("ablate", help="the Table VI ablation: train and evaluate each row × seed (cached)")
+    ablate.add_argument("--list", action="store_true", help="list the rows, one per line, name first")
+    ablate.add_argument("--data", metavar="ROOT", help="iHarmony4 root (mini: data/mini-iharmony4)")
+    ablate.add_argument("--out", metavar="DIR", help="folder for the runs, ablation.json and ablation.md")
+    ablate.add_argument("--rows", metavar="R1,R2,…", help="comma-separated rows (default: all)")
+    ablate.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0…N−1 per row (default 3)")
+    ablate.add_argument("--steps", type=_positive_int, default=300, help="training steps per run (default 300)")
+    ablate.add_argument("--image-size", type=_positive_int, default=128, help="training size (default 128)")
+    ablate.add_argument("--batch-size", type=_positive_int, default=8, help="batch size (default 8)")
+    ablate.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    ablate.add_argument("--workers", type=int, default=1, help="data loader workers (default 1)")
+    ablate.set_defaults(handler=_ablate)
 
     evaluate = commands.add_parser("evaluate", help="Tables II/III metrics of a checkpoint")
     evaluate.add_argument("--checkpoint", help="checkpoint (default: the shipped demo checkpoint)")
@@ -200,7 +249,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from hcl.train import TrainingDiverged
 
     try:
         return args.handler(args)

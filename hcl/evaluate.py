@@ -1,12 +1,12 @@
-"""Evaluation in the form of the paper's Tables II–IV (section IV-C; DESIGN §6).
+"""Evaluation in the form of the paper's Tables II–IV (section IV-C).
 
 Per image on the 0–255 scale, then the mean over images; "All" weights every test image equally.
-Images are resized to ``image_size`` (bilinear, antialias), masks nearest, then binarized.
-Results are also split by subset and by foreground ratio (0–5 %, 5–15 %, 15–100 %).
+Images are resized to the dataset's ``image_size`` (bilinear, antialias), masks nearest, then
+binarized. Results are also split by subset and by foreground ratio (0–5 %, 5–15 %, 15–100 %).
+Other resolutions (Table IV): the harmonizer runs the network at its own size and carries its
+output to the evaluation size (:mod:`hcl.inference`).
 
-Any resolution (Table IV): the network runs at its own size (the size it was trained at), the
-predicted change ``pred − composite`` is upsampled to the evaluation size and added to the
-full-size composite inside the mask (:func:`harmonize_any_resolution`).
+Training's validation is this same function with a ``limit``.
 """
 
 from __future__ import annotations
@@ -17,51 +17,30 @@ import json
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from hcl.data import IHarmony4, SUBSETS
-from hcl.data.imageio import resize_image, resize_mask
 from hcl.metrics import METRICS, all_metrics, finite_mean
 
 RATIO_BUCKETS = (("0-5%", 0.0, 0.05), ("5-15%", 0.05, 0.15), ("15-100%", 0.15, 1.0001))
 
 
 @torch.no_grad()
-def harmonize_any_resolution(net, composite: torch.Tensor, mask: torch.Tensor, net_size: int | None) -> torch.Tensor:
-    """Harmonize B×3×H×W at any H×W: the net sees a ``net_size`` copy, its change is upsampled
-    (bilinear) and added inside the full-size mask; the background stays the composite's exactly."""
-    height, width = composite.shape[-2:]
-    if net_size is None or (height, width) == (net_size, net_size):
-        small_composite, small_mask = composite, mask
-    else:
-        small_composite = resize_image(composite, (net_size, net_size))
-        small_mask = resize_mask(mask, (net_size, net_size))
-    change = net(small_composite, small_mask) - small_composite
-    if change.shape[-2:] != composite.shape[-2:]:
-        change = F.interpolate(change, size=(height, width), mode="bilinear", align_corners=False)
-    return (composite + mask * change).clamp(0, 1) * mask + composite * (1 - mask)
-
-
-def network_size(checkpoint_state: dict | None, default: int = 256) -> int:
-    """The image size a checkpoint's network was trained at."""
-    train_config = (checkpoint_state or {}).get("train_config") or {}
-    return int(train_config.get("image_size", default))
-
-
-@torch.no_grad()
-def evaluate(dataset: IHarmony4, net=None, net_size: int | None = 256, device="cpu", batch_size: int = 8,
-             convention: str = "default", workers: int = 0, progress: bool = True) -> list[dict]:
+def evaluate(dataset: IHarmony4, harmonizer=None, batch_size: int = 8, convention: str = "default",
+             workers: int = 0, progress: bool = True, limit: int | None = None) -> list[dict]:
     """Per-image records: name, subset, foreground ratio, and each metric for ``composite`` (the
-    input) and, when ``net`` is given, for ``model``."""
+    input) and, when a ``harmonizer`` (:class:`hcl.inference.Harmonizer`) is given, for ``model``.
+    ``limit``: only the first ``limit`` images."""
+    if limit is not None:
+        dataset = Subset(dataset, range(min(limit, len(dataset))))
     records = []
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
     for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
-        composite, mask, real = (batch[k].to(device) for k in ("composite", "mask", "real"))
+        composite, mask, real = batch["composite"], batch["mask"], batch["real"]
         scores = {"composite": all_metrics(composite, real, mask, convention)}
-        if net is not None:
-            pred = harmonize_any_resolution(net, composite, mask, net_size)
+        if harmonizer is not None:
+            pred = harmonizer.harmonize_tensor(composite, mask).cpu()
             scores["model"] = all_metrics(pred, real, mask, convention)
         ratio = mask.flatten(1).mean(1)
         for i, name in enumerate(batch["name"]):

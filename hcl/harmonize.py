@@ -1,31 +1,18 @@
-"""``hcl harmonize``: a user's own composite and mask, at any size (DESIGN §6, §7).
+"""``hcl harmonize``: a user's own composite and mask, at any size, through :mod:`hcl.inference`.
 
-The network runs at the size it was trained at; its predicted change is upsampled and added to
-the full-size composite inside the mask, so every background pixel of the output is the
-composite's, byte for byte.
+Every background pixel of the output is the composite's, byte for byte; nothing is overwritten
+without ``--force``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from hcl.checkpoint import model_from_checkpoint
-from hcl.data.imageio import mask_to_tensor, read_mask, read_rgb, save_image, to_tensor, to_uint8
+from hcl.data.imageio import read_mask, read_rgb, save_image
 from hcl.errors import UserInputError
-from hcl.evaluate import harmonize_any_resolution, network_size
+from hcl.inference import load_harmonizer
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def harmonize_arrays(net, composite: np.ndarray, mask: np.ndarray, net_size: int, device="cpu") -> np.ndarray:
-    """H×W×3 uint8 composite and H×W bool mask → H×W×3 uint8 harmonized image."""
-    image = to_tensor(composite)[None].to(device)
-    weights = mask_to_tensor(mask)[None].to(device)
-    harmonized = to_uint8(harmonize_any_resolution(net, image, weights, net_size)[0])
-    return np.where(mask[..., None], harmonized, composite)  # background: the composite's own bytes
 
 
 def harmonize_file(composite_path, mask_path, out_path, checkpoint=None, device="cpu", force=False) -> Path:
@@ -41,8 +28,6 @@ def harmonize_file(composite_path, mask_path, out_path, checkpoint=None, device=
     mask = read_mask(mask_path, expected_hw=composite.shape[:2])
     if not mask.any():
         raise UserInputError(f"{mask_path}: mask is empty (no white pixel); paint the foreground white")
-    net, state = model_from_checkpoint(checkpoint, device)
-    with torch.no_grad():
-        result = harmonize_arrays(net, composite, mask, network_size(state), device)
-    save_image(out_path, result)
+    harmonizer = load_harmonizer(checkpoint, device)
+    save_image(out_path, harmonizer(composite, mask))
     return out_path

@@ -1,4 +1,4 @@
-"""The paper's metrics (section IV-C; DESIGN §6), batched and vectorized on CPU or GPU.
+"""The paper's metrics (section IV-C), batched and vectorized on CPU or GPU.
 
 Inputs: ``pred``, ``target`` B×3×H×W in [0, 1], ``mask`` B×1×H×W. Outputs: per-image tensors (B,)
 on the 0–255 scale. Conventions (``convention=``):
@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from hcl.stats import masked_mean
+from hcl.stats import gaussian_taps, masked_mean
 
 CONVENTIONS = ("default", "issam", "dovenet")
 SSIM_SIGMA, SSIM_TRUNCATE, SSIM_K1, SSIM_K2, PEAK = 1.5, 3.5, 0.01, 0.03, 255.0
@@ -57,13 +57,6 @@ def fmse(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.
     return masked_mean(squared, mask.to(torch.float64), dim=(1, 2, 3)).flatten()
 
 
-def _gaussian_taps(device) -> torch.Tensor:
-    radius = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)  # 5: an 11-tap window, as scipy truncates it
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64, device=device)
-    taps = torch.exp(-0.5 * (x / SSIM_SIGMA) ** 2)
-    return taps / taps.sum()
-
-
 def _symmetric_index(size: int, radius: int, device) -> torch.Tensor:
     """Indices for half-sample symmetric padding (scipy 'reflect': d c b a | a b c d | d c b a)."""
     index = torch.arange(-radius, size + radius, device=device)
@@ -85,7 +78,8 @@ def _filter_last_axis(x: torch.Tensor, taps: list[float]) -> torch.Tensor:
 
 def gaussian_filter(x: torch.Tensor) -> torch.Tensor:
     """Separable Gaussian blur (σ 1.5, 11 taps) of B×C×H×W with scipy's 'reflect' borders."""
-    taps = _gaussian_taps(x.device).tolist()
+    radius = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)  # 5: an 11-tap window, as scipy truncates it
+    taps = gaussian_taps(SSIM_SIGMA, radius).tolist()
     vertical = _filter_last_axis(x.transpose(-1, -2), taps).transpose(-1, -2)
     return _filter_last_axis(vertical, taps)
 

@@ -42,3 +42,14 @@ def masked_mean_std(
 def normalize_by(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
     """φ(x, μ, σ) = (x − μ) / σ, the normalization of Eqs. (4) and (5)."""
     return (x - mean) / std
+
+
+def gaussian_taps(sigma: float, radius: int | None = None, dtype=torch.float64, device=None) -> torch.Tensor:
+    """1-D Gaussian of ``2·radius + 1`` taps summing to 1 (radius ⌈3σ⌉ by default).
+
+    The one Gaussian behind S2AM's smoothed mask and SSIM's window (σ 1.5, radius 5 = 11 taps)."""
+    if radius is None:
+        radius = max(1, int(3 * sigma + 0.5))
+    x = torch.arange(-radius, radius + 1, dtype=dtype, device=device)
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    return taps / taps.sum()

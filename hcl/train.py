@@ -1,25 +1,22 @@
-"""Training (section IV-A; DESIGN §5): AdamW, lr 1e-3, batch 8, 256×256 random crops and flips,
-K = 256, loss weights (0.4, 0.5, 0.1).
+"""Training (sections III-C and IV-A): AdamW, lr 1e-3, batch 8, random crops and flips, Eq. (13).
 
-- CPU or CUDA (bf16 autocast and channels_last on CUDA).
-- Several GPUs or nodes through ``torchrun`` (PyTorch DDP; gloo on CPU): ``--batch-size`` is per
-  process, so the global batch is B × processes.
+Read :func:`train_step` first: one optimizer step of the paper's objective. :func:`train` is the
+bookkeeping around it:
+
+- CPU or CUDA (bf16 autocast and channels_last on CUDA); several GPUs or nodes through ``torchrun``
+  (:mod:`hcl.runtime`), ``--batch-size`` per process.
 - Exactly resumable: the data order and crops are pure functions of (seed, epoch, index), the
   contrastive sampler has its own generator, and every RNG state is in the checkpoint.
-- Checkpoints go to ``OUT/checkpoints/last.pt``, atomically; ``OUT/log.csv`` logs every term
-  (and TensorBoard too when it is installed); a NaN/inf loss stops the run with a clear message
-  and leaves the last good checkpoint in place.
+- ``OUT/`` is a :class:`hcl.rundir.RunDirectory`: checkpoints written atomically, ``log.csv`` with
+  every term, each term's gradient norm at the output, and validation; a NaN/inf loss stops the run
+  with a clear message and keeps the last good checkpoint.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
+import math
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,102 +26,79 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hcl.checkpoint import load_checkpoint, save_checkpoint
+from hcl.config import RunConfig, preset  # noqa: F401 - preset is part of this module's interface
 from hcl.data import IHarmony4
-from hcl.errors import UserInputError
-from hcl.losses import HarmonizationLoss
-from hcl.metrics import finite_mean, fmse, mse, psnr
+from hcl.errors import TrainingDiverged, UserInputError
+from hcl.evaluate import evaluate, summarize
+from hcl.inference import Harmonizer
+from hcl.losses import TERMS, HarmonizationLoss
 from hcl.model import build
-
-LOG_COLUMNS = ("step", "epoch", "total", "l1", "pixel", "hcl", "lr", "seconds", "val_mse", "val_psnr", "val_fmse")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite."""
+from hcl.rundir import RunDirectory
+from hcl.runtime import Runtime, autocast, start_runtime, to_channels_last
 
 
-@dataclass
-class TrainConfig:
-    """Every setting of a run; the defaults are the paper's (section IV-A)."""
+class Objective(nn.Module):
+    """The network and the loss (whose MLP also trains) in one module, so DDP syncs both.
 
-    model: str = "tiny"
-    data: str = "data/mini-iharmony4"
-    out: str = "runs/tiny"
-    steps: int = 1000
-    batch_size: int = 8
-    image_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 0.01  # AdamW's default
-    loss_weights: tuple[float, float, float] = (0.4, 0.5, 0.1)
-    k: int = 256
-    tau: float = 0.07
-    seed: int = 0
-    device: str = "auto"
-    workers: int = 2
-    log_every: int = 10
-    val_every: int = 200
-    val_images: int = 64
-    save_every: int = 100
-    colour_jitter: float = 0.0  # not in the paper: see IHarmony4's colour_jitter
-    amp: bool = True  # bf16 autocast, CUDA only
-    channels_last: bool = True  # CUDA only
-    model_overrides: dict = field(default_factory=dict)
+    ``forward(composite, mask, real, generator)`` → ``(H, terms of Eq. 13)``."""
+
+    def __init__(self, net: nn.Module, criterion: HarmonizationLoss):
+        super().__init__()
+        self.net, self.criterion = net, criterion
+
+    def forward(self, composite, mask, real, generator):
+        harmonized = self.net(composite, mask)  # H = G(I', M')
+        return harmonized, self.criterion(harmonized.float(), real, mask, generator, composite)
 
 
-PRESETS = {
-    "tiny": TrainConfig(model="tiny", steps=1000),
-    # ~60 epochs of iHarmony4's 65 742 training pairs at batch 8 (the length of the paper's ablations)
-    "paper": TrainConfig(model="paper", steps=500_000, val_every=5000, save_every=1000, val_images=512, workers=8),
-}
+def unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
 
 
-def preset(name: str, **changes) -> TrainConfig:
-    if name not in PRESETS:
-        raise UserInputError(f"unknown --config {name!r}; choose from {sorted(PRESETS)}")
-    return replace(PRESETS[name], **changes)
+def output_gradient_norms(terms: dict, harmonized: torch.Tensor, weights: dict) -> dict:
+    """‖∂(λ·term)/∂H‖ for each weighted term of Eq. (13), and its share of their sum."""
+    norms = {}
+    for name in TERMS:
+        if weights[name] and terms[name].requires_grad:
+            grad, = torch.autograd.grad(weights[name] * terms[name], harmonized, retain_graph=True, allow_unused=True)
+            norms[name] = float(grad.norm()) if grad is not None else 0.0
+        else:
+            norms[name] = 0.0
+    total = sum(norms.values()) or 1.0
+    return {**{f"grad_{n}": v for n, v in norms.items()}, **{f"share_{n}": v / total for n, v in norms.items()}}
 
 
-# ---------------------------------------------------------------------------------------------
-# distributed set-up
+def train_step(objective: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple, generator: torch.Generator,
+               runtime: Runtime, amp: bool = True, grad_clip: float = 0.0, grad_norms: bool = False) -> dict:
+    """One optimizer step of L_all = λ1·L1 + λ2·L_pixel + λ3·L_HCL (Eq. 13).
+
+    batch: ``(composite I', mask M', real Ĥ)`` on the device. Returns the terms (and, with
+    ``grad_norms``, each term's gradient norm at H). Raises :class:`TrainingDiverged` on NaN/inf."""
+    composite, mask, real = batch
+    with autocast(runtime, amp):
+        harmonized, terms = objective(composite, mask, real, generator)  # H and L_all (13)
+    total = terms["total"]
+    if not torch.isfinite(total.detach()).item():  # the NaN guard: stop before the weights are spoiled
+        raise TrainingDiverged(f"loss became {float(total.detach())}")
+    criterion = unwrap(objective).criterion
+    norms = output_gradient_norms(terms, harmonized, criterion.weights) if grad_norms else {}
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(objective.parameters(), grad_clip)
+    optimizer.step()
+    criterion.after_step()  # e.g. the EMA key MLP of the contrastive loss
+    return {**{name: float(terms[name].detach()) for name in ("total", *TERMS)}, **norms}
 
 
-@dataclass
-class Runtime:
-    device: torch.device
-    rank: int = 0
-    world_size: int = 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserInputError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu")
-    if name not in ("cpu",) and not name.startswith("cuda"):
-        raise UserInputError(f"--device {name!r}: use cpu, cuda or auto")
-    return torch.device(name)
-
-
-def start_runtime(device_name: str) -> Runtime:
-    """Single process, or one process of a ``torchrun`` group (WORLD_SIZE > 1)."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    device = resolve_device(device_name)
-    if world_size <= 1:
-        return Runtime(device, 0, 1)
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Runtime(device, rank, world_size)
+def learning_rate_factor(step: int, total_steps: int, schedule: str, warmup: int) -> float:
+    """Multiplier of the base learning rate at ``step`` (0-based): linear warm-up, then constant or cosine."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "cosine":
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,18 +114,6 @@ def epoch_indices(n: int, seed: int, epoch: int, rank: int, world_size: int) -> 
 
 def batches_per_epoch(n: int, batch_size: int, world_size: int) -> int:
     return (n // world_size) // batch_size
-
-
-class TrainStep(nn.Module):
-    """The network and the loss (whose MLP also trains) in one module, so DDP syncs both."""
-
-    def __init__(self, net: nn.Module, criterion: HarmonizationLoss):
-        super().__init__()
-        self.net, self.criterion = net, criterion
-
-    def forward(self, composite, mask, real, generator):
-        harmonized = self.net(composite, mask)
-        return self.criterion(harmonized.float(), real, mask, generator)
 
 
 def capture_rng(generator: torch.Generator) -> dict:
@@ -173,183 +135,142 @@ def restore_rng(state: dict, generator: torch.Generator) -> None:
     generator.set_state(state["contrastive"])
 
 
-@torch.no_grad()
-def validate(net: nn.Module, dataset: IHarmony4, device, limit: int, batch_size: int = 8) -> dict:
-    """Mean MSE, PSNR and fMSE of the model on the first ``limit`` images of ``dataset``."""
-    was_training = net.training
-    net.eval()
-    values = {"mse": [], "psnr": [], "fmse": []}
-    for start in range(0, min(limit, len(dataset)), batch_size):
-        items = [dataset[i] for i in range(start, min(start + batch_size, limit, len(dataset)))]
-        composite = torch.stack([it["composite"] for it in items]).to(device)
-        mask = torch.stack([it["mask"] for it in items]).to(device)
-        real = torch.stack([it["real"] for it in items]).to(device)
-        pred = net(composite, mask).float()
-        values["mse"] += mse(pred, real).tolist()
-        values["psnr"] += psnr(pred, real).tolist()
-        values["fmse"] += fmse(pred, real, mask).tolist()
-    net.train(was_training)
-    return {name: finite_mean(v) for name, v in values.items()}
-
-
-def _open_log(path: Path, resume_step: int):
-    """Append to ``log.csv``, dropping rows past the resumed step (they will be redone)."""
-    rows = []
-    if path.is_file() and resume_step > 0:
-        with open(path, newline="") as handle:
-            rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= resume_step]
-    handle = open(path, "w", newline="")
-    writer = csv.DictWriter(handle, fieldnames=LOG_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    handle.flush()
-    return handle, writer
-
-
-def _tensorboard(out: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except Exception:  # noqa: BLE001 - tensorboard is optional
-        return None
-    return SummaryWriter(str(out / "tensorboard"))
-
-
 def parameter_fingerprint(module: nn.Module) -> torch.Tensor:
     """A vector that changes when any parameter changes (for checking DDP processes agree)."""
     return torch.stack([p.detach().double().sum() for p in module.parameters()] +
                        [p.detach().double().abs().sum() for p in module.parameters()])
 
 
-def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> dict:
+def validation_scores(net, config: RunConfig, dataset: IHarmony4, device) -> dict:
+    """Mean MSE, PSNR, fMSE of the model (and the composite's MSE, fMSE) on the first
+    ``val_images`` images: :func:`hcl.evaluate.evaluate` with a limit."""
+    was_training = net.training
+    records = evaluate(dataset, Harmonizer(net, config.data.image_size, device), progress=False,
+                       limit=config.val_images)
+    net.train(was_training)
+    scores = summarize(records)
+    model, composite = scores["model"]["All"], scores["composite"]["All"]
+    return {"val_mse": model["mse"], "val_psnr": model["psnr"], "val_fmse": model["fmse"],
+            "val_composite_mse": composite["mse"], "val_composite_fmse": composite["fmse"]}
+
+
+def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dict:
     """Run (or resume) a training run; returns a summary (also written to ``OUT/summary.json``)."""
     runtime = start_runtime(config.device)
     device = runtime.device
-    out = Path(config.out)
-    checkpoint_path = out / "checkpoints" / "last.pt"
+    run = RunDirectory(config.out)
     if runtime.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        if not resume and checkpoint_path.exists():
-            raise UserInputError(f"{checkpoint_path}: a run already exists in {out}; pass --resume to continue it "
-                                 "or choose another --out")
-    if resume and not checkpoint_path.is_file():
-        raise UserInputError(f"{checkpoint_path}: nothing to resume; drop --resume to start a new run")
+        run.prepare(config, resume)
+    elif resume and not run.checkpoint.is_file():
+        raise UserInputError(f"{run.checkpoint}: nothing to resume; drop --resume to start a new run")
 
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     random.seed(config.seed)
-    train_set = IHarmony4(config.data, "train", image_size=config.image_size, augment=True, seed=config.seed,
-                          colour_jitter=config.colour_jitter)
-    val_set = IHarmony4(config.data, "test", image_size=config.image_size)
-    per_epoch = batches_per_epoch(len(train_set), config.batch_size, runtime.world_size)
+    data = config.data
+    train_set = IHarmony4(data.data, "train", image_size=data.image_size, augment=True, seed=config.seed,
+                          colour_jitter=data.colour_jitter, crop_scale=data.crop_scale)
+    val_set = IHarmony4(data.val_data or data.data, "test", image_size=256)
+    optim = config.optim
+    per_epoch = batches_per_epoch(len(train_set), optim.batch_size, runtime.world_size)
     if per_epoch == 0:
-        raise UserInputError(f"{config.data}: {len(train_set)} training triples cannot fill one batch of "
-                             f"{config.batch_size} per process; lower --batch-size")
+        raise UserInputError(f"{data.data}: {len(train_set)} training triples cannot fill one batch of "
+                             f"{optim.batch_size} per process; lower --batch-size")
 
-    net = build(config.model, **config.model_overrides)
-    criterion = HarmonizationLoss(*config.loss_weights, k=config.k, tau=config.tau)
-    step_module = TrainStep(net, criterion).to(device)
-    cuda = device.type == "cuda"
-    if cuda and config.channels_last:
-        step_module = step_module.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(step_module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    net = build(config.model)
+    criterion = HarmonizationLoss.from_config(config.loss)
+    objective = Objective(net, criterion).to(device)
+    if runtime.cuda and config.channels_last:
+        objective = objective.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=optim.lr,
+                                  weight_decay=optim.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: learning_rate_factor(step, optim.steps, optim.schedule, optim.warmup))
     generator = torch.Generator(device=device).manual_seed(config.seed * 1000 + runtime.rank)
 
     step = 0
     if resume:
-        state = load_checkpoint(checkpoint_path, map_location=device)
+        state = load_checkpoint(run.checkpoint, map_location=device)
         net.load_state_dict(state["model"])
         criterion.load_state_dict(state["criterion"])
         optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
         for group in optimizer.param_groups:  # a resumed run may continue with another --lr
-            group["lr"] = config.lr
+            group["initial_lr"] = optim.lr
+        scheduler.base_lrs = [optim.lr for _ in optimizer.param_groups]
         restore_rng(state["rng"], generator)
         step = int(state["step"])
 
-    model = step_module
+    model = objective
     if runtime.distributed:
-        model = nn.parallel.DistributedDataParallel(step_module, device_ids=[device.index] if cuda else None)
+        model = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if runtime.cuda else None)
     model.train()
-
-    log_handle = writer = board = None
-    if runtime.is_main:
-        log_handle, writer = _open_log(out / "log.csv", step)
-        board = _tensorboard(out)
-        (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    log = run.open_log(step) if runtime.is_main else None
 
     def save(step_done: int) -> None:
         if runtime.is_main:
             save_checkpoint({
                 "model": net.state_dict(), "criterion": criterion.state_dict(), "optimizer": optimizer.state_dict(),
-                "step": step_done, "model_config": net.config.to_dict(), "train_config": asdict(config),
+                "scheduler": scheduler.state_dict(), "step": step_done, "config": config.to_dict(),
                 "rng": capture_rng(generator),
-            }, checkpoint_path)
+            }, run.checkpoint)
 
-    bar = tqdm(total=config.steps, initial=step, desc=f"train {config.model}", unit="step",
+    bar = tqdm(total=optim.steps, initial=step, desc=f"train {config.preset}", unit="step",
                disable=not (progress and runtime.is_main))
     started = time.perf_counter()
     last_val = {}
-    while step < config.steps:
+    while step < optim.steps:
         epoch, offset = divmod(step, per_epoch)
         train_set.set_epoch(epoch)
         indices = epoch_indices(len(train_set), config.seed, epoch, runtime.rank, runtime.world_size)
-        indices = indices[offset * config.batch_size: per_epoch * config.batch_size]
-        loader = DataLoader(train_set, batch_size=config.batch_size, sampler=indices, drop_last=True,
-                            num_workers=config.workers, pin_memory=cuda, persistent_workers=False)
+        indices = indices[offset * optim.batch_size: per_epoch * optim.batch_size]
+        loader = DataLoader(train_set, batch_size=optim.batch_size, sampler=indices, drop_last=True,
+                            num_workers=data.workers, pin_memory=runtime.cuda, persistent_workers=False)
         for batch in loader:
-            composite = batch["composite"].to(device, non_blocking=True)
-            mask = batch["mask"].to(device, non_blocking=True)
-            real = batch["real"].to(device, non_blocking=True)
-            if cuda and config.channels_last:
-                composite, mask, real = (t.contiguous(memory_format=torch.channels_last) for t in (composite, mask, real))
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda and config.amp):
-                terms = model(composite, mask, real, generator)
-            total = terms["total"]
-            if not torch.isfinite(total.detach()).item():
+            batch = tuple(batch[k].to(device, non_blocking=True) for k in ("composite", "mask", "real"))
+            if runtime.cuda and config.channels_last:
+                batch = to_channels_last(*batch)
+            lr = optimizer.param_groups[0]["lr"]
+            measure = bool(config.grad_norm_every) and (step % config.grad_norm_every == 0)
+            try:
+                values = train_step(model, optimizer, batch, generator, runtime, config.amp, optim.grad_clip, measure)
+            except TrainingDiverged as error:
                 bar.close()
-                kept = f"the last good checkpoint {checkpoint_path} (step {step - step % config.save_every}) is kept" \
-                    if checkpoint_path.exists() else "no checkpoint was written yet"
-                raise TrainingDiverged(f"loss became {float(total.detach())} at step {step + 1}; {kept}. "
-                                       "Lower --lr or check the data with: hcl data check ROOT")
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()
-            optimizer.step()
+                kept = f"the last good checkpoint {run.checkpoint} (step {step - step % config.save_every}) is kept" \
+                    if run.checkpoint.exists() else "no checkpoint was written yet"
+                raise TrainingDiverged(f"{error} at step {step + 1}; {kept}. Lower --lr or check the data with: "
+                                       "hcl data check ROOT") from None
+            scheduler.step()
             step += 1
             bar.update(1)
 
-            if step % config.log_every == 0 or step == config.steps or step % config.val_every == 0:
-                row = {"step": step, "epoch": epoch, "lr": config.lr, "seconds": round(time.perf_counter() - started, 3)}
-                row.update({name: round(float(terms[name].detach()), 6) for name in ("total", "l1", "pixel", "hcl")})
-                if step % config.val_every == 0 or step == config.steps:
-                    last_val = validate(net, val_set, device, config.val_images) if runtime.is_main else {}
-                    row.update({f"val_{k}": round(v, 4) for k, v in last_val.items()})
+            validate_now = step % config.val_every == 0 or step == optim.steps
+            if step % config.log_every == 0 or validate_now or measure:
+                row = {"step": step, "epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
+                row.update({k: round(v, 6) for k, v in values.items()})
+                if validate_now and runtime.is_main:
+                    last_val = validation_scores(net, config, val_set, device)
+                    row.update({k: round(v, 4) for k, v in last_val.items()})
                 if runtime.is_main:
-                    writer.writerow(row)
-                    log_handle.flush()
-                    if board is not None:
-                        for key, value in row.items():
-                            if key not in ("step", "epoch"):
-                                board.add_scalar(key, value, step)
-                bar.set_postfix({k: f"{row[k]:.4f}" for k in ("total", "l1", "pixel", "hcl")})
-            if step % config.save_every == 0 or step == config.steps:
+                    log.write(row)
+                bar.set_postfix({k: f"{values[k]:.4f}" for k in ("total", *TERMS)})
+            if step % config.save_every == 0 or step == optim.steps:
                 save(step)
-            if step >= config.steps:
+            if step >= optim.steps:
                 break
     bar.close()
     elapsed = time.perf_counter() - started
 
     summary = {"steps": step, "seconds": round(elapsed, 2), "world_size": runtime.world_size,
-               "device": str(device), "validation": last_val, "checkpoint": str(checkpoint_path)}
+               "device": str(device), "validation": last_val, "checkpoint": str(run.checkpoint)}
     if runtime.distributed:
-        fingerprint = parameter_fingerprint(step_module).to(device)
+        fingerprint = parameter_fingerprint(objective).to(device)
         gathered = [torch.zeros_like(fingerprint) for _ in range(runtime.world_size)]
         dist.all_gather(gathered, fingerprint)
         summary["ranks_in_sync"] = all(torch.equal(gathered[0], g) for g in gathered)
         dist.barrier()
     if runtime.is_main:
-        log_handle.close()
-        if board is not None:
-            board.close()
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if runtime.distributed:
-        dist.destroy_process_group()
+        log.close()
+        run.write_summary(summary)
+    runtime.stop()
     return summary

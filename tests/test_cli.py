@@ -12,6 +12,7 @@ from PIL import Image
 
 from hcl.checkpoint import load_checkpoint, save_checkpoint
 from hcl.cli import main
+from hcl.config import preset
 from hcl.model import build
 
 
@@ -21,11 +22,11 @@ def checkpoint(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
-    net = build("tiny")
-    torch.nn.init.normal_(net.head.weight, std=0.05)
+    config = preset("tiny", image_size=64)
+    net = build(config.model)
+    torch.nn.init.normal_(net.head.mlp[-1].weight, std=0.05)
     path = tmp_path_factory.mktemp("ckpt") / "net.pt"
-    save_checkpoint({"model": net.state_dict(), "model_config": net.config.to_dict(),
-                     "train_config": {"image_size": 64}, "step": 0}, path)
+    save_checkpoint({"model": net.state_dict(), "config": config.to_dict(), "step": 0}, path)
     return path
 
 
@@ -123,7 +124,8 @@ def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, check
 
 
 def test_every_command_has_help():
-    for command in (["data", "make-mini"], ["data", "check"], ["data", "resize"], ["train"], ["evaluate"], ["harmonize"]):
+    for command in (["data", "make-mini"], ["data", "check"], ["data", "resize"], ["train"], ["ablate"], ["evaluate"],
+                    ["harmonize"]):
         result = subprocess.run([sys.executable, "-m", "hcl", *command, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: hcl" in result.stdout
 
@@ -142,7 +144,7 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
     hcl(*common, "--steps", 4, "--resume")
     checkpoint_path = run / "checkpoints" / "last.pt"
     state = load_checkpoint(checkpoint_path)
-    assert state["step"] == 4 and state["train_config"]["colour_jitter"] == 0.1
+    assert state["step"] == 4 and state["config"]["data"]["colour_jitter"] == 0.1
     log_steps = [line.split(",")[0] for line in (run / "log.csv").read_text().splitlines()[1:]]
     assert log_steps == sorted(log_steps, key=int) and log_steps[-1] == "4"
 
@@ -158,3 +160,34 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
     result = np.asarray(Image.open(out))
     assert result.shape == composite.shape
     assert np.array_equal(result[~mask], composite[~mask])
+
+
+def test_ablate_lists_its_rows_name_first():
+    done = subprocess.run([sys.executable, "-m", "hcl", "ablate", "--list"], capture_output=True, text=True)
+    from hcl.experiments import ABLATION_ROWS
+
+    assert done.returncode == 0
+    assert [line.split()[0] for line in done.stdout.strip().splitlines()] == list(ABLATION_ROWS)
+
+
+def test_ablate_twice_reuses_every_finished_run_and_deletes_nothing(mini_root, tmp_path):
+    out = tmp_path / "ablation"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    args = ["ablate", "--data", str(mini_root), "--out", str(out), "--rows", "1-l1,4-hcl", "--seeds", "2",
+            "--steps", "2", "--image-size", "32", "--batch-size", "2", "--workers", "0"]
+    first = subprocess.run([sys.executable, "-m", "hcl", *args], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "REUSED" not in first.stdout
+    second = subprocess.run([sys.executable, "-m", "hcl", *args], capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.count("REUSED") == 4 and "training" not in second.stdout
+    results = json.loads((out / "ablation.json").read_text())
+    assert set(results["rows"]) == {"1-l1", "4-hcl"}
+    for row in results["rows"].values():
+        assert set(row["runs"]) == {"0", "1"}
+        assert {"mse", "psnr", "fmse", "ssim", "fssim"} <= set(row["mean"]) and set(row["std"]) == set(row["mean"])
+        mse = [run["mse"] for run in row["runs"].values()]
+        assert row["mean"]["mse"] == pytest.approx(np.mean(mse)) and row["std"]["mse"] == pytest.approx(np.std(mse))
+    assert {"mse", "fmse"} <= set(results["composite"])
+    assert "Table VI" in (out / "ablation.md").read_text() and (out / "mine.txt").read_text() == "keep me"

@@ -28,7 +28,7 @@ def test_pixel_loss_is_foreground_l1_per_image_then_batch_mean():
 
 def test_total_loss_combines_the_terms_with_the_given_weights():
     pred, target, mask = _pair(height=64, width=64)
-    terms = HarmonizationLoss(0.2, 0.3, 0.7, k=8)(pred, target, mask, torch.Generator().manual_seed(0))
+    terms = HarmonizationLoss(0.2, 0.3, 0.7, k=8)(pred, target, mask, torch.Generator().manual_seed(0), composite=pred)
     expected = 0.2 * terms["l1"] + 0.3 * terms["pixel"] + 0.7 * terms["hcl"]
     assert terms["total"].item() == pytest.approx(expected.item(), rel=1e-6)
     assert terms["hcl"] > 0
@@ -76,3 +76,31 @@ def test_empty_mask_gives_zero_foreground_metrics_not_nan():
     empty = torch.zeros(3, 1, 40, 36)
     assert torch.equal(metrics.fmse(pred, target, empty), torch.zeros(3, dtype=torch.float64))
     assert torch.isfinite(metrics.fssim(pred, target, empty)).all()
+
+
+def test_dovenet_psnr_uses_the_range_of_the_prediction():
+    pred, target, _ = _pair(seed=4)
+    pred = 0.2 + 0.5 * pred  # range 0.2 … 0.7 of the 0–255 scale
+    for b in range(3):
+        p, t = _numpy(pred[b]), _numpy(target[b])
+        expected = 10 * np.log10((p.max() - p.min()) ** 2 / ((p - t) ** 2).mean())
+        assert metrics.psnr(pred, target, "dovenet")[b].item() == pytest.approx(expected, rel=1e-10)
+        expected_issam = 10 * np.log10(t.max() ** 2 / ((p - t) ** 2).mean())
+        assert metrics.psnr(pred, target, "issam")[b].item() == pytest.approx(expected_issam, rel=1e-10)
+
+
+def test_pixel_losses_scale_with_the_loss_scale_and_l_hcl_does_not():
+    pred, target, mask = _pair(height=64, width=64)
+    unit = HarmonizationLoss(0.4, 0.5, 0.1, k=8, reading="spread", pixel_scale=1.0)
+    scaled = HarmonizationLoss(0.4, 0.5, 0.1, k=8, reading="spread", pixel_scale=255.0)
+    scaled.load_state_dict(unit.state_dict())
+    a = unit(pred, target, mask, torch.Generator().manual_seed(0))
+    b = scaled(pred, target, mask, torch.Generator().manual_seed(0))
+    assert b["l1"].item() == pytest.approx(255 * a["l1"].item(), rel=1e-5)
+    assert b["pixel"].item() == pytest.approx(255 * a["pixel"].item(), rel=1e-5)
+    assert b["hcl"].item() == pytest.approx(a["hcl"].item(), rel=1e-6)
+
+
+def test_no_contrastive_mlp_is_built_when_its_weight_is_zero():
+    assert not list(HarmonizationLoss(0.4, 0.5, 0.0).parameters())
+    assert list(HarmonizationLoss(0.4, 0.5, 0.1).parameters())

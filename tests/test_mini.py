@@ -79,3 +79,27 @@ def test_user_photos_folder_can_be_the_source(tmp_path):
         (tmp_path / "one").mkdir()
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "one" / "x.png")
         make_mini(tmp_path / "out2", train=4, test=4, size=32, photos_dir=tmp_path / "one", progress=False)
+
+
+def test_a_holdout_photo_becomes_the_whole_test_split_and_leaves_training(tmp_path):
+    summary = make_mini(tmp_path / "val", train=8, test=4, seed=0, size=48, progress=False, holdout="chelsea")
+    assert summary["photos"]["test"] == ["chelsea"] and "chelsea" not in summary["photos"]["train"]
+    assert set(summary["photos"]["train"]).isdisjoint(TEST_PHOTOS)  # the real test photos stay unseen
+
+
+def test_the_test_split_does_not_depend_on_the_training_size(tmp_path):
+    make_mini(tmp_path / "small", train=8, test=4, seed=0, size=48, progress=False)
+    make_mini(tmp_path / "large", train=16, test=4, seed=0, size=48, progress=False)
+    for name in ("IHD_test.txt",):
+        assert (tmp_path / "small" / name).read_text() == (tmp_path / "large" / name).read_text()
+    tests = [line.split("/")[-1] for line in (tmp_path / "small" / "IHD_test.txt").read_text().split()]
+    for name in tests:  # byte for byte, whatever --train is
+        assert next((tmp_path / "small").rglob(name)).read_bytes() == next((tmp_path / "large").rglob(name)).read_bytes()
+
+
+@pytest.mark.parametrize("bad", ["coffee", "motorcycle_left", "nope"])
+def test_holdout_must_be_a_training_photo_of_its_own_scene(tmp_path, bad):
+    from hcl.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="--holdout"):
+        make_mini(tmp_path / "val", train=8, test=4, seed=0, size=48, progress=False, holdout=bad)

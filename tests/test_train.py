@@ -12,7 +12,10 @@ import torch
 
 from hcl.checkpoint import load_checkpoint, save_checkpoint
 from hcl.cli import main
-from hcl.train import TrainingDiverged, preset, train
+from hcl.config import preset
+from hcl.errors import TrainingDiverged
+from hcl.train import learning_rate_factor, train
+from tests.conftest import REPO
 
 
 def _config(mini_root, out, steps, **changes):
@@ -20,10 +23,24 @@ def _config(mini_root, out, steps, **changes):
                   val_every=1000, val_images=4, save_every=2, log_every=1, k=16, **changes)
 
 
-def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp_path):
-    train(_config(mini_root, tmp_path / "straight", 6), progress=False)
-    train(_config(mini_root, tmp_path / "resumed", 4), progress=False)  # 4 steps: crosses an epoch (24 / 4 = 6)
-    train(_config(mini_root, tmp_path / "resumed", 6), resume=True, progress=False)
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp_path, monkeypatch, schedule):
+    train(_config(mini_root, tmp_path / "straight", 6, schedule=schedule), progress=False)
+    import hcl.train as trainer
+
+    real_step, calls = trainer.train_step, []
+
+    def killed_after_four_steps(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # the process dies during step 5; the checkpoint of step 4 remains
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_step", killed_after_four_steps)
+    with pytest.raises(KeyboardInterrupt):  # 4 steps cross an epoch (24 / 4 = 6 batches)
+        train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule), progress=False)
+    monkeypatch.setattr(trainer, "train_step", real_step)
+    train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule), resume=True, progress=False)
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.pt")
     resumed = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")
     assert straight["step"] == resumed["step"] == 6
@@ -37,7 +54,7 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp
 
 def test_a_write_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
-    save_checkpoint({"model": {"w": torch.ones(3)}, "model_config": {}, "step": 1}, path)
+    save_checkpoint({"model": {"w": torch.ones(3)}, "config": {}, "step": 1}, path)
 
     def dying_write(handle_path, payload):
         with open(str(handle_path) + ".partial", "wb") as handle:
@@ -46,7 +63,7 @@ def test_a_write_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path,
 
     monkeypatch.setattr("hcl.checkpoint.write_atomically", dying_write)
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint({"model": {"w": torch.zeros(3)}, "model_config": {}, "step": 2}, path)
+        save_checkpoint({"model": {"w": torch.zeros(3)}, "config": {}, "step": 2}, path)
     state = load_checkpoint(path)
     assert state["step"] == 1 and torch.equal(state["model"]["w"], torch.ones(3))
 
@@ -85,14 +102,47 @@ def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(mini_root, tmp_pat
     assert "--resume" in capsys.readouterr().err
 
 
-def test_two_torchrun_processes_on_gloo_train_and_keep_identical_parameters(mini_root, tmp_path):
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+
+
+@pytest.mark.parametrize("switch", [["--loss-weights", "0.4", "0.5", "0"], ["--fusion", "adain"]])
+def test_two_torchrun_processes_on_gloo_train_and_keep_identical_parameters(mini_root, tmp_path, switch):
     out = tmp_path / "ddp"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "hcl", "train", "--data", str(mini_root), "--out", str(out), "--steps", "3",
-               "--batch-size", "2", "--image-size", "32", "--workers", "0", "--device", "cpu"]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    command = [*TORCHRUN, "-m", "hcl", "train", "--config", "tiny", "--data", str(mini_root), "--out", str(out),
+               "--steps", "3", "--batch-size", "2", "--image-size", "32", "--workers", "0", "--device", "cpu",
+               "--k", "8", *switch]
+    result = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["steps"] == 3 and summary["ranks_in_sync"] is True
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 3
+
+
+def test_every_ablation_row_trains_under_torchrun_without_unused_parameters(mini_root, tmp_path):
+    command = [*TORCHRUN, str(REPO / "tests" / "ddp_rows.py"), str(mini_root), str(tmp_path)]
+    result = subprocess.run(command, env={**ENV, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    in_sync = json.loads(result.stdout.strip().splitlines()[-1])
+    from hcl.experiments import ABLATION_ROWS
+
+    assert set(in_sync) == set(ABLATION_ROWS) and all(in_sync.values())
+
+
+def test_learning_rate_schedule_warms_up_then_follows_a_cosine():
+    assert learning_rate_factor(0, 100, "cosine", 10) == pytest.approx(0.1)
+    assert learning_rate_factor(9, 100, "cosine", 10) == pytest.approx(1.0)
+    assert learning_rate_factor(10, 100, "cosine", 10) == pytest.approx(1.0)
+    assert learning_rate_factor(55, 100, "cosine", 10) == pytest.approx(0.5)
+    assert learning_rate_factor(99, 100, "constant", 0) == 1.0
+
+
+def test_the_log_holds_each_terms_gradient_norm_at_the_output(mini_root, tmp_path):
+    config = _config(mini_root, tmp_path / "run", 3).replace(grad_norm_every=1)
+    train(config, progress=False)
+    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    first = dict(zip(header, rows[1].split(",")))
+    shares = [float(first[f"share_{n}"]) for n in ("l1", "pixel", "hcl")]
+    assert all(float(first[f"grad_{n}"]) > 0 for n in ("l1", "pixel", "hcl"))
+    assert sum(shares) == pytest.approx(1.0, abs=1e-4)

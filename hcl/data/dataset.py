@@ -1,4 +1,4 @@
-"""``IHarmony4``: the (composite, mask, real) triples of iHarmony4 as a torch Dataset (DESIGN §2, §7)."""
+"""``IHarmony4``: the (composite, mask, real) triples of iHarmony4 as a torch Dataset."""
 
 from __future__ import annotations
 
@@ -38,16 +38,16 @@ class IHarmony4(Dataset):
         alike. The pair stays a valid example, but absolute colours of the training photos can no
         longer be memorized: on a small dataset this makes the net rely on foreground/background
         cues. Not in the paper (which crops and flips only); off by default.
+    crop_scale: with ``augment``, the smallest share of the image area a random crop keeps (at most 1).
     seed: with ``augment``, None draws from torch's global RNG (worker-seeded by the DataLoader);
         an int makes each item's crop a pure function of (seed, epoch, index), so a resumed
         training run sees exactly the crops of an uninterrupted one (see ``set_epoch``).
     """
 
-    crop_scale = (0.6, 1.0)
     crop_ratio = (3 / 4, 4 / 3)
 
     def __init__(self, root, split: str, subsets=None, image_size=256, augment: bool = False, seed: int | None = None,
-                 colour_jitter: float = 0.0):
+                 colour_jitter: float = 0.0, crop_scale: float = 0.6):
         self.root = Path(root)
         self.split = split
         self.triples = list_triples(self.root, split, subsets)
@@ -59,6 +59,9 @@ class IHarmony4(Dataset):
             raise UserInputError("augment=True needs an image_size (crops are resized to it)")
         self.augment = augment
         self.colour_jitter = float(colour_jitter)
+        if not 0 < crop_scale <= 1:
+            raise UserInputError(f"--crop-scale {crop_scale}: must be in (0, 1]")
+        self.crop_scale = (float(crop_scale), 1.0)
         self.seed = seed
         self.epoch = 0
 

@@ -1,4 +1,4 @@
-"""Reading and writing images with errors that name the file and the fix (DESIGN §7)."""
+"""Reading and writing images with errors that name the file and the fix."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def mask_to_tensor(mask: np.ndarray) -> torch.Tensor:
 
 
 def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """C×H×W or B×C×H×W float image → (…)×size, bilinear with antialias (DESIGN §6)."""
+    """C×H×W or B×C×H×W float image → (…)×size, bilinear with antialias."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     batched = image if image.dim() == 4 else image.unsqueeze(0)
@@ -71,13 +71,18 @@ def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return out if image.dim() == 4 else out[0]
 
 
-def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """1×H×W or B×1×H×W mask → (…)×size, nearest, binarized at 0.5."""
-    if tuple(mask.shape[-2:]) != tuple(size):
-        batched = mask if mask.dim() == 4 else mask.unsqueeze(0)
-        out = F.interpolate(batched, size=size, mode="nearest")
-        mask = out if mask.dim() == 4 else out[0]
-    return (mask >= 0.5).to(torch.float32)
+def resize_mask(mask: torch.Tensor, size: tuple[int, int], soft: bool = False) -> torch.Tensor:
+    """1×H×W or B×1×H×W mask → (…)×size.
+
+    The one mask resize: ``soft=False`` (images, evaluation): nearest, binarized at 0.5.
+    ``soft=True`` (feature maps inside the network): area averaging, so a cell on the boundary
+    gets the share of it that is foreground."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask if soft else (mask >= 0.5).to(torch.float32)
+    batched = mask if mask.dim() == 4 else mask.unsqueeze(0)
+    out = F.adaptive_avg_pool2d(batched, size) if soft else F.interpolate(batched, size=size, mode="nearest")
+    out = out if mask.dim() == 4 else out[0]
+    return out if soft else (out >= 0.5).to(torch.float32)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

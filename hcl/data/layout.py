@@ -1,4 +1,4 @@
-"""The iHarmony4 folder layout (section IV-B; DESIGN §2) and its naming rule.
+"""The iHarmony4 folder layout (section IV-B) and its naming rule.
 
 Root holds ``IHD_train.txt`` / ``IHD_test.txt`` (lines like
 ``HCOCO/composite_images/c100300_1602094_1.jpg``) and one folder per subset with

@@ -1,4 +1,4 @@
-"""Foreground masks for the mini-iHarmony4 (DESIGN §2), covering a target share of the image.
+"""Foreground masks for the mini-iHarmony4, covering a target share of the image.
 
 iHarmony4's masks are object outlines from COCO / Flickr / Adobe annotations. Without
 annotations we grow masks from image segments, which follow real edges like object masks do:

@@ -1,4 +1,4 @@
-"""``hcl data make-mini``: a small iHarmony4 in the real layout, built offline (DESIGN §2).
+"""``hcl data make-mini``: a small iHarmony4 in the real layout, built offline.
 
 For each split and subset: take random crops of that split's photos as real images, generate
 foreground masks covering 5–50 % of the image, and change the foreground's appearance the way the
@@ -106,8 +106,14 @@ def _credits_text(photos: dict[str, list[Photo]], seed: int) -> str:
 
 
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
-              photos_dir: str | Path | None = None, force: bool = False, progress: bool = True) -> dict:
-    """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset)."""
+              photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
+              holdout: str | None = None) -> dict:
+    """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
+
+    holdout: the name of one *training* photo that becomes this set's whole test split (and leaves its
+        train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
+        touching the real test photos. The default set (no holdout) is unchanged by this option.
+    """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"{out}: exists and is not a folder; choose another OUT")
@@ -120,6 +126,12 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
     photos = folder_photos(photos_dir) if photos_dir else bundled_photos()
+    if holdout is not None:
+        names = [p.name for p in photos["train"] if not p.name.startswith("motorcycle")]  # two views, one scene
+        if holdout not in names:
+            raise UserInputError(f"--holdout {holdout!r} is not a training photo; choose from {names}")
+        photos = {"train": [p for p in photos["train"] if p.name != holdout],
+                  "test": [p for p in photos["train"] if p.name == holdout]}
     counts = {"train": split_counts(train), "test": split_counts(test)}
 
     files: dict[Path, bytes] = {}
@@ -166,7 +178,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         (out / f"IHD_{split}.txt").write_text(
             "".join(f"{s}/composite_images/{n}\n" for s in SUBSETS for n in lists[split][s]))
     (out / "CREDITS.md").write_text(_credits_text(photos, seed))
-    summary = {"seed": seed, "size": size, "photos": {k: [p.name for p in v] for k, v in photos.items()},
+    summary = {"seed": seed, "size": size, "holdout": holdout, "photos": {k: [p.name for p in v] for k, v in photos.items()},
                "counts": {split: {s: len(lists[split][s]) for s in SUBSETS} for split in SPLITS}}
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

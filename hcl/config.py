@@ -1,0 +1,222 @@
+"""One typed configuration for a run: the model, the loss, the data, the optimizer and the run itself.
+
+Every setting lives here once. The ``hcl train`` flags are derived from these fields (each field's
+``flag`` and ``help``), the notebooks pass the same names to :func:`preset`, and a checkpoint stores
+the whole configuration (:meth:`RunConfig.to_dict`) so that :meth:`RunConfig.from_dict` rebuilds it,
+and the model, from the checkpoint alone.
+
+Flat names: every field has a name unique across the sections (``lr``, ``image_size``,
+``hcl_reading`` …), so ``preset("tiny", lr=2e-4, image_size=128)`` needs no section prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any
+
+from hcl.errors import UserInputError
+
+S2AM_VARIANTS = ("ours", "original", "none")
+FUSION_VARIANTS = ("none", "adain", "rain", "external")
+PSI_INPUTS = ("reference", "normalized-mean")
+HEADS = ("image", "transform")
+SCHEDULES = ("constant", "cosine")
+# the contrastive readings of Eqs. (10)-(11); hcl.contrastive.READINGS is this tuple
+READINGS = ("literal", "spread", "composite-negatives", "style", "colour")
+DEFAULT_READING = "colour"  # chosen by the ablation and the texture check (notebook 04)
+
+
+def option(default, help: str, flag: str | None = None, choices=None, nargs=None, metavar=None):
+    """A configuration field with what its command-line flag needs."""
+    return field(default=default, metadata={"help": help, "flag": flag, "choices": choices, "nargs": nargs,
+                                            "metavar": metavar})
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The generator of section III-A (``hcl.model.build``)."""
+
+    widths: tuple[int, ...] = option((16, 32, 64, 128), "channels per scale, finest first", nargs="+", metavar="C")
+    blocks_per_stage: int = option(1, "residual blocks per encoder and decoder stage")
+    s2am: str = option("ours", "S2AM attention: 'ours' (on every decoder stage's output), 'original' (Cun & "
+                       "Pun: middle scales, on skip + decoder), 'none'", choices=S2AM_VARIANTS)
+    fusion: str = option("external", "style fusion variant (Eqs. 1-7 are 'external')", choices=FUSION_VARIANTS)
+    fusion_residual: bool = option(True, "fusion adds to the decoder map (D + D̂) instead of replacing it")
+    psi_input: str = option("reference", "what feeds ψ's affine layers f_s, f_b (Eqs. 6-7): the reference "
+                            "statistics (μ, σ) or the mean of the normalized map", choices=PSI_INPUTS)
+    head: str = option("transform", "output: 'image' predicts pixels (the paper); 'transform' one affine "
+                       "colour transform of the foreground (ours)", choices=HEADS)
+    head_statistics: bool = option(True, "the colour-transform head also reads the boundary fit and region "
+                                   "colour statistics (not only the network's features)")
+    keep_background: bool = option(True, "the output keeps the composite's background exactly")
+
+    def __post_init__(self):
+        # s2am=True / False (the first interface) still work
+        if isinstance(self.s2am, bool):
+            object.__setattr__(self, "s2am", "ours" if self.s2am else "none")
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        _check_choice("s2am", self.s2am, S2AM_VARIANTS)
+        _check_choice("fusion", self.fusion, FUSION_VARIANTS)
+        _check_choice("psi_input", self.psi_input, PSI_INPUTS)
+        _check_choice("head", self.head, HEADS)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """L_all of Eq. (13) and the region-wise contrastive loss of Eqs. (8)-(12)."""
+
+    loss_weights: tuple[float, float, float] = option((0.4, 0.5, 0.1), "λ1 λ2 λ3 of Eq. (13)", nargs=3,
+                                                      metavar=("L1", "PIXEL", "HCL"))
+    pixel_loss_scale: float = option(255.0, "L1 and L_pixel are computed on images scaled to [0, this] "
+                                     "(the paper does not say; 255 is iSSAM's scale)")
+    hcl_reading: str = option(DEFAULT_READING, "reading of Eqs. (10)-(11)", choices=READINGS)
+    k: int = option(256, "patches per region (K)")
+    tau: float = option(0.07, "InfoNCE temperature τ")
+    factor: int = option(4, "sampling-map factor (the paper's question 1: 4 or 8)")
+    window: int = option(8, "side of the cropped window on the sampling map")
+    key_momentum: float = option(0.99, "EMA momentum of the key MLP (readings with composite negatives)")
+
+    def __post_init__(self):
+        object.__setattr__(self, "loss_weights", tuple(float(w) for w in self.loss_weights))
+        _check_choice("hcl_reading", self.hcl_reading, READINGS)
+        if len(self.loss_weights) != 3 or any(w < 0 for w in self.loss_weights):
+            raise UserInputError(f"--loss-weights needs three non-negative numbers, got {self.loss_weights}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the triples come from and how they are augmented."""
+
+    data: str = option("data/mini-iharmony4", "iHarmony4 root", metavar="ROOT")
+    val_data: str | None = option(None, "root whose test split validates during training (default: --data's "
+                                  "test split, for monitoring only)", metavar="ROOT")
+    image_size: int = option(256, "training crop size")
+    crop_scale: float = option(0.6, "smallest share of the image a random crop keeps")
+    colour_jitter: float = option(0.0, "not in the paper: one global colour change within ±J applied to "
+                                  "composite and real alike (0: off)", metavar="J")
+    workers: int = option(2, "data loader workers")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW and its schedule (section IV-A)."""
+
+    steps: int = option(1000, "optimizer steps")
+    batch_size: int = option(8, "images per step and process")
+    lr: float = option(1e-3, "AdamW learning rate")
+    weight_decay: float = option(0.01, "AdamW weight decay")
+    schedule: str = option("cosine", "learning-rate schedule after warm-up", choices=SCHEDULES)
+    warmup: int = option(0, "steps of linear warm-up")
+    grad_clip: float = option(0.0, "clip the gradient norm to this (0: off)")
+
+    def __post_init__(self):
+        _check_choice("schedule", self.schedule, SCHEDULES)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A whole training run."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    preset: str = option("tiny", "the preset this run started from")
+    out: str = option("runs/tiny", "run folder (checkpoints, log.csv)", metavar="OUT")
+    seed: int = option(0, "seed of every random draw")
+    device: str = option("auto", "cpu, cuda or auto")
+    log_every: int = option(10, "log the losses every N steps")
+    val_every: int = option(200, "validate every N steps")
+    val_images: int = option(64, "images validated each time")
+    save_every: int = option(100, "checkpoint every N steps")
+    grad_norm_every: int = option(50, "log each loss term's gradient norm at the output every N steps (0: off)")
+    amp: bool = option(True, "bf16 autocast (CUDA only)")
+    channels_last: bool = option(True, "channels_last memory format (CUDA only)")
+
+    SECTIONS = ("model", "loss", "data", "optim")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        """Rebuild a configuration stored by :meth:`to_dict`; fields it lacks take today's defaults."""
+        values = dict(values)
+        sections = {}
+        for name, section_type in zip(cls.SECTIONS, (ModelConfig, LossConfig, DataConfig, OptimConfig)):
+            known = {f.name for f in fields(section_type)}
+            sections[name] = section_type(**{k: _untuple(v) for k, v in (values.pop(name, None) or {}).items()
+                                             if k in known})
+        known = {f.name for f in fields(cls)} - set(cls.SECTIONS)
+        return cls(**sections, **{k: v for k, v in values.items() if k in known})
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name."""
+        out = {name: getattr(self, name) for name in _run_fields()}
+        for section in self.SECTIONS:
+            out.update(asdict(getattr(self, section)))
+        return out
+
+    def replace(self, **changes) -> "RunConfig":
+        """A copy with settings changed by flat name (``lr=2e-4``, ``fusion='none'``)."""
+        unknown = sorted(set(changes) - set(flat_fields()))
+        if unknown:
+            raise UserInputError(f"unknown setting(s) {unknown}; valid: {sorted(flat_fields())}")
+        per_section = {s: {} for s in self.SECTIONS}
+        top = {}
+        for name, value in changes.items():
+            section = flat_fields()[name][0]
+            (per_section[section] if section else top)[name] = value
+        sections = {s: replace(getattr(self, s), **c) for s, c in per_section.items() if c}
+        return replace(self, **sections, **top)
+
+
+def _untuple(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        flag = "--" + name.replace("_", "-")
+        raise UserInputError(f"{flag} {value!r} is not one of {', '.join(choices)}")
+
+
+def _run_fields() -> list[str]:
+    return [f.name for f in fields(RunConfig) if f.name not in RunConfig.SECTIONS]
+
+
+def flat_fields() -> dict[str, tuple[str | None, Any]]:
+    """``{flat name: (section or None, dataclass field)}`` for every setting."""
+    out = {}
+    for section, section_type in zip(RunConfig.SECTIONS, (ModelConfig, LossConfig, DataConfig, OptimConfig)):
+        for f in fields(section_type):
+            out[f.name] = (section, f)
+    for f in fields(RunConfig):
+        if f.name not in RunConfig.SECTIONS:
+            out[f.name] = (None, f)
+    return out
+
+
+def field_default(f):
+    return f.default if f.default is not MISSING else f.default_factory()
+
+
+PRESETS: dict[str, RunConfig] = {
+    # 0.6 M parameters: trains on a laptop CPU; colour jitter because the mini set has only six training photos
+    "tiny": RunConfig(data=DataConfig(colour_jitter=0.3), preset="tiny"),
+    # ~60 epochs of iHarmony4's 65 742 training pairs at batch 8 (the length of the paper's ablations);
+    # 29.0 M parameters (the paper: 28.37 M); crops and flips only, as the paper
+    "paper": RunConfig(
+        model=ModelConfig(widths=(32, 64, 128, 256, 576), blocks_per_stage=3),
+        data=DataConfig(workers=8),
+        optim=OptimConfig(steps=500_000),
+        preset="paper", out="runs/paper", val_every=5000, save_every=1000, val_images=512,
+    ),
+}
+
+
+def preset(name: str, **changes) -> RunConfig:
+    """The ``tiny`` or ``paper`` configuration with settings changed by flat name."""
+    if name not in PRESETS:
+        raise UserInputError(f"unknown --config {name!r}; choose from {', '.join(PRESETS)}")
+    return PRESETS[name].replace(**changes)

@@ -1,0 +1,99 @@
+"""A training run's folder and what lies in it::
+
+    OUT/config.json             the RunConfig, as run
+    OUT/checkpoints/last.pt     the last checkpoint (atomic writes)
+    OUT/log.csv                 every logged step: loss terms, their gradient norms, validation
+    OUT/summary.json            written when the run finishes
+    OUT/tensorboard/            when TensorBoard is installed
+
+A finished run whose ``config.json`` equals a new configuration is *reused* instead of retrained
+(``finished_with``): notebooks and ``hcl ablate`` print ``REUSED`` when they do.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from hcl.config import RunConfig
+from hcl.errors import UserInputError
+
+LOG_COLUMNS = ("step", "epoch", "total", "l1", "pixel", "hcl", "lr", "seconds",
+               "grad_l1", "grad_pixel", "grad_hcl", "share_l1", "share_pixel", "share_hcl",
+               "val_mse", "val_psnr", "val_fmse", "val_composite_mse", "val_composite_fmse")
+
+
+class RunDirectory:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.checkpoint = self.path / "checkpoints" / "last.pt"
+        self.config_file = self.path / "config.json"
+        self.log_file = self.path / "log.csv"
+        self.summary_file = self.path / "summary.json"
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    def prepare(self, config: RunConfig, resume: bool) -> None:
+        """Check the folder suits a new (or resumed) run, create it and write ``config.json``."""
+        if not resume and self.checkpoint.exists():
+            raise UserInputError(f"{self.checkpoint}: a run already exists in {self.path}; pass --resume to "
+                                 "continue it or choose another --out")
+        if resume and not self.checkpoint.is_file():
+            raise UserInputError(f"{self.checkpoint}: nothing to resume; drop --resume to start a new run")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+
+    def stored_config(self) -> dict | None:
+        return json.loads(self.config_file.read_text()) if self.config_file.is_file() else None
+
+    def finished_with(self, config: RunConfig) -> bool:
+        """True when a finished run with exactly this configuration is here."""
+        return self.summary_file.is_file() and self.stored_config() == json.loads(json.dumps(config.to_dict()))
+
+    def summary(self) -> dict:
+        return json.loads(self.summary_file.read_text())
+
+    def write_summary(self, summary: dict) -> None:
+        self.summary_file.write_text(json.dumps(summary, indent=2) + "\n")
+
+    def open_log(self, resume_step: int) -> "RunLog":
+        return RunLog(self.log_file, resume_step)
+
+
+class RunLog:
+    """``log.csv``, appended row by row; a resumed run drops rows past its step (they are redone)."""
+
+    def __init__(self, path: Path, resume_step: int):
+        rows = []
+        if path.is_file() and resume_step > 0:
+            with open(path, newline="") as handle:
+                rows = [r for r in csv.DictReader(handle) if int(r["step"]) <= resume_step]
+        self.handle = open(path, "w", newline="")
+        self.writer = csv.DictWriter(self.handle, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+        self.writer.writeheader()
+        self.writer.writerows(rows)
+        self.handle.flush()
+        self.board = _tensorboard(path.parent)
+
+    def write(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.handle.flush()
+        if self.board is not None:
+            for key, value in row.items():
+                if key not in ("step", "epoch") and value not in ("", None):
+                    self.board.add_scalar(key, value, row["step"])
+
+    def close(self) -> None:
+        self.handle.close()
+        if self.board is not None:
+            self.board.close()
+
+
+def _tensorboard(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except Exception:  # noqa: BLE001 - tensorboard is optional
+        return None
+    return SummaryWriter(str(folder / "tensorboard"))

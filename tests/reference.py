@@ -1,0 +1,137 @@
+"""Hand-written references: loops and NumPy straight from the equations, shared by the tests and the
+benchmarks. Slow on purpose; each is what the vectorized hcl code must equal."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def masked_stats_loop(x: torch.Tensor, region: torch.Tensor, eps: float = 1e-5):
+    """μ_R, σ_R of B×C×H×W over the weights B×1×H×W, one sample and channel at a time."""
+    batch, channels = x.shape[:2]
+    mean = torch.zeros(batch, channels, 1, 1, dtype=torch.float64)
+    std = torch.ones(batch, channels, 1, 1, dtype=torch.float64)
+    for b in range(batch):
+        w = region[b, 0].double()
+        if float(w.sum()) <= 1e-6:
+            continue
+        for c in range(channels):
+            values = x[b, c].double()
+            mu = float((values * w).sum() / w.sum())
+            var = float(((values - mu) ** 2 * w).sum() / w.sum())
+            mean[b, c] = mu
+            std[b, c] = math.sqrt(var + eps)
+    return mean, std
+
+
+def region_cells_loop(region: torch.Tensor, factor: int) -> set[tuple[int, int]]:
+    """Cells whose factor×factor block is at least half inside ``region`` (H×W)."""
+    height, width = region.shape
+    return {(r, c) for r in range(height // factor) for c in range(width // factor)
+            if float(region[r * factor:(r + 1) * factor, c * factor:(c + 1) * factor].float().mean()) >= 0.5}
+
+
+def crop_loop(sampling_map: torch.Tensor, cells, window: int = 8) -> torch.Tensor:
+    """One image's C×h×w map, cells K×2 → K×(C·window²), zeros outside the map."""
+    channels, height, width = sampling_map.shape
+    out = torch.zeros(len(cells), channels, window, window, dtype=sampling_map.dtype)
+    for n, (row, col) in enumerate(cells):
+        for i in range(window):
+            for j in range(window):
+                r, c = row - window // 2 + i, col - window // 2 + j
+                if 0 <= r < height and 0 <= c < width:
+                    out[n, :, i, j] = sampling_map[:, r, c]
+    return out.flatten(1)
+
+
+def colour_moments_loop(patch: torch.Tensor, weights: torch.Tensor, channels: int = 3, eps: float = 1e-6,
+                        with_std: bool = True):
+    """One window: per channel, the weighted mean and std of the region colour ``patch / weights``."""
+    values = patch.double().view(channels, -1)
+    w = weights.double().view(-1)
+    out_mean, out_std = [], []
+    for c in range(channels):
+        colour = [float(values[c, p]) / max(float(w[p]), eps) for p in range(len(w))]
+        total = max(float(w.sum()), eps)
+        mean = sum(float(w[p]) * colour[p] for p in range(len(w))) / total
+        var = sum(float(w[p]) * (colour[p] - mean) ** 2 for p in range(len(w))) / total
+        out_mean.append(mean)
+        out_std.append(math.sqrt(var + eps))
+    return torch.tensor(out_mean + (out_std if with_std else []), dtype=torch.float64)
+
+
+def infonce_loop(query, positive, negatives, tau: float, exclude_self: bool = False) -> float:
+    """−(1/K) Σ_i log e^{q_i·p_i/τ} / (e^{q_i·p_i/τ} + Σ_k e^{q_i·n_k/τ}) for one image (K×D each;
+    positive may be 1×D, shared by every query)."""
+    k = len(query)
+    total = 0.0
+    for i in range(k):
+        p = positive[i] if len(positive) == k else positive[0]
+        numerator = math.exp(float(query[i] @ p) / tau)
+        denominator = numerator + sum(math.exp(float(query[i] @ negatives[j]) / tau)
+                                      for j in range(len(negatives)) if not (exclude_self and j == i))
+        total += -math.log(numerator / denominator)
+    return total / k
+
+
+@torch.no_grad()
+def reading_loss_loop(reading: str, embed, key_embed, harmonized, target, composite, mask, negative_cells,
+                      positive_cells, tau: float, factor: int = 4, window: int = 8) -> list[float]:
+    """L_HCL per image for one reading, with loops over images and patches (see hcl.contrastive)."""
+    losses = []
+    for b in range(harmonized.shape[0]):
+        m = mask[b:b + 1].double()
+        fg_map = F.avg_pool2d(harmonized[b:b + 1].double() * m, factor)[0]
+        bg_map = F.avg_pool2d(target[b:b + 1].double() * (1 - m), factor)[0]
+        neg_cells = [tuple(c) for c in negative_cells[b].tolist()]
+        pos_cells = [tuple(c) for c in positive_cells[b].tolist()]
+        fg_windows = crop_loop(fg_map, neg_cells, window)
+        bg_windows = crop_loop(bg_map, pos_cells, window)
+        moments = reading in ("style", "colour")
+        with_std = reading == "style"
+        if moments:
+            fg_weights = crop_loop(F.avg_pool2d(m, factor)[0], neg_cells, window)
+            bg_weights = crop_loop(F.avg_pool2d(1 - m, factor)[0], pos_cells, window)
+            fg_windows = torch.stack([colour_moments_loop(p, w, with_std=with_std) for p, w in zip(fg_windows, fg_weights)])
+            bg_windows = torch.stack([colour_moments_loop(p, w, with_std=with_std) for p, w in zip(bg_windows, bg_weights)])
+        negatives = F.normalize(embed(fg_windows), dim=-1)
+        if reading == "literal":
+            positives = F.normalize(embed(bg_windows), dim=-1)
+            losses.append(infonce_loop(positives, positives, negatives, tau))
+        elif reading == "spread":
+            positives = F.normalize(embed(bg_windows), dim=-1)
+            losses.append(infonce_loop(negatives, positives, negatives, tau, exclude_self=True))
+        else:
+            comp_map = F.avg_pool2d(composite[b:b + 1].double() * m, factor)[0]
+            comp_windows = crop_loop(comp_map, neg_cells, window)
+            if moments:
+                comp_windows = torch.stack([colour_moments_loop(p, w, with_std=with_std)
+                                            for p, w in zip(comp_windows, fg_weights)])
+            keys = F.normalize(key_embed(comp_windows), dim=-1)
+            mean_background = F.normalize(F.normalize(key_embed(bg_windows), dim=-1).mean(0, keepdim=True), dim=-1)
+            losses.append(infonce_loop(negatives, mean_background, keys, tau))
+    return losses
+
+
+def ssim_loop(pred: torch.Tensor, target: torch.Tensor) -> list[float]:
+    """scikit-image's SSIM (the paper's protocol) image by image."""
+    from skimage.metrics import structural_similarity
+
+    out = []
+    for p, t in zip(pred, target):
+        a = t.permute(1, 2, 0).double().numpy() * 255
+        b = p.permute(1, 2, 0).double().numpy() * 255
+        out.append(structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                         data_range=255, channel_axis=2))
+    return out
+
+
+def dilate_numpy(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary dilation by a (2r+1)² square with scipy."""
+    from scipy import ndimage
+
+    return ndimage.binary_dilation(mask, structure=np.ones((2 * radius + 1, 2 * radius + 1), bool))

@@ -1,0 +1,112 @@
+"""hcl.inference: every input kind, any size, the background exact, any resolution done right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from hcl.errors import UserInputError
+from hcl.inference import Harmonizer, load_harmonizer
+from hcl.model import build
+
+
+@pytest.fixture(scope="module")
+def harmonizer():
+    torch.manual_seed(0)
+    net = build("tiny")
+    with torch.no_grad():
+        net.head.mlp[-1].weight.normal_(std=0.05)  # a head that visibly changes colours
+    return Harmonizer(net, 64)
+
+
+def _pair(height, width, seed=0, mask_values=(0, 255)):
+    rng = np.random.default_rng(seed)
+    composite = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    mask = np.full((height, width), mask_values[0], np.uint8)
+    mask[height // 4: 3 * height // 4, width // 3: 2 * width // 3] = mask_values[1]
+    return composite, mask
+
+
+@pytest.mark.parametrize("height,width", [(64, 64), (97, 130), (300, 41), (512, 384)])
+@pytest.mark.parametrize("mask_values", [(0, 255), (0, 1)])
+def test_numpy_in_numpy_out_same_shape_background_bytes_kept(harmonizer, height, width, mask_values):
+    composite, mask = _pair(height, width, mask_values=mask_values)
+    out = harmonizer(composite, mask)
+    inside = mask > 0
+    assert out.dtype == np.uint8 and out.shape == composite.shape
+    assert np.array_equal(out[~inside], composite[~inside])
+    assert not np.array_equal(out[inside], composite[inside])
+
+
+def test_pil_in_pil_out(harmonizer):
+    composite, mask = _pair(90, 70)
+    out = harmonizer(Image.fromarray(composite), Image.fromarray(mask))
+    assert isinstance(out, Image.Image) and out.size == (70, 90) and out.mode == "RGB"
+    assert np.array_equal(np.asarray(out)[mask == 0], composite[mask == 0])
+
+
+def test_tensors_batched_and_unbatched(harmonizer):
+    composite = torch.rand(2, 3, 40, 56)
+    mask = torch.zeros(2, 1, 40, 56)
+    mask[:, :, 10:30, 5:20] = 1
+    out = harmonizer(composite, mask)
+    assert out.shape == composite.shape and out.dtype == composite.dtype
+    assert torch.equal(out[mask.expand_as(out) == 0], composite[mask.expand_as(out) == 0])
+    single = harmonizer(composite[0], mask[0])
+    assert single.shape == composite[0].shape
+    assert torch.allclose(single, out[0], atol=1e-5)
+
+
+def test_one_colour_transform_is_applied_exactly_at_full_resolution(harmonizer):
+    """Any resolution: the network runs at its size, the transform is estimated on the full-size
+    composite and applied to its pixels — the output is that affine map of the composite, nothing is
+    upsampled."""
+    from hcl.colour_transform import apply_colour_transform
+    from hcl.data.imageio import resize_image, resize_mask
+
+    composite = torch.rand(1, 3, 256, 192)
+    mask = torch.zeros(1, 1, 256, 192)
+    mask[..., 60:200, 40:150] = 1
+    out = harmonizer.harmonize_tensor(composite, mask)
+    with torch.no_grad():
+        final = harmonizer.net.features(resize_image(composite, (64, 64)), resize_mask(mask, (64, 64)))["final"]
+        theta = harmonizer.net.head(final, composite, mask)
+    expected = torch.where(mask.bool().expand_as(composite), apply_colour_transform(theta, composite).clamp(0, 1),
+                           composite)
+    assert torch.allclose(out, expected, atol=1e-6)
+
+
+def test_the_image_head_upsamples_its_change():
+    torch.manual_seed(1)
+    net = build("tiny", head="image")
+    torch.nn.init.normal_(net.head.weight, std=0.1)
+    harmonizer = Harmonizer(net, 32)
+    composite, mask = _pair(80, 48)
+    out = harmonizer(composite, mask)
+    assert out.shape == composite.shape and np.array_equal(out[mask == 0], composite[mask == 0])
+
+
+BAD = {
+    "mask of another size": (np.zeros((10, 10, 3), np.uint8), np.zeros((9, 10), np.uint8), "resize the mask"),
+    "float composite array": (np.zeros((10, 10, 3)), np.zeros((10, 10), np.uint8), "uint8"),
+    "colour mask": (np.zeros((10, 10, 3), np.uint8), np.zeros((10, 10, 3), np.uint8), "H×W"),
+    "a list": ([[0]], np.zeros((1, 1), np.uint8), "PIL image"),
+    "tensor mask of another size": (torch.rand(1, 3, 8, 8), torch.zeros(1, 1, 8, 9), "B×1×H×W"),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(BAD))
+def test_bad_inputs_are_refused_with_the_fix(harmonizer, problem):
+    composite, mask, hint = BAD[problem]
+    with pytest.raises(UserInputError, match=hint):
+        harmonizer(composite, mask)
+
+
+def test_load_harmonizer_without_a_checkpoint_is_the_shipped_demo():
+    demo = load_harmonizer()
+    composite, mask = _pair(123, 77)
+    out = demo(composite, mask)
+    assert out.shape == composite.shape and np.array_equal(out[mask == 0], composite[mask == 0])
+    assert "demo" in repr(demo)
