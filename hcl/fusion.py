@@ -1,23 +1,34 @@
 """External style fusion (section III-A, Eqs. 1–7) and the variants compared in Figs. 8–9.
 
 At decoder stage i, ``D`` is the decoder feature map, ``E`` the encoder feature map of the same
-shape (the encoder list reversed), ``m`` the mask resized to that stage. μ_R, σ_R are per-sample,
-per-channel mean and std over region R (:func:`hcl.stats.masked_mean_std`).
+shape (the skip), ``m`` the mask resized to that stage. μ_R, σ_R are per-sample, per-channel mean
+and std over region R (:func:`hcl.stats.masked_mean_std`).
 
-Our reading (DESIGN §3):
+Our reading:
 
 - (1)–(3) split the maps into regions by weighting with ``m`` and ``1 − m``.
-- (4) foreground, *external* reference: ``F = (D − μ_{1−m}(E)) / σ_{1−m}(E)``.
+- (4) foreground, *external* reference: ``F = (D − μ_{1−m}(E)) / σ_{1−m}(E)``. Unlike AdaIN, which
+  standardizes a map by *its own* statistics, (4) standardizes decoder features by *encoder*
+  statistics: two different feature spaces, so F is centred only as far as the two agree.
 - (5) background, internal reference:  ``B = (D − μ_{1−m}(D)) / σ_{1−m}(D)``.
-- (6)(7) ``ψ(x) = s(x)·x + b(x)``, per-channel scale and bias from small affine layers ``f_s, f_b``
-  of the region's channel means. "All initialized as 0" is read as ``s = 1 + f_s``, ``b = f_b``
-  with ``f_s, f_b`` zero-initialized, so ψ starts as the identity.
-- ``D̂ = m·ψ_F(F) + (1 − m)·ψ_B(B)``: the regions are disjoint, so ⊕ is a sum.
+- (6)(7) ``ψ(x) = s·x + b``, per-channel scale and bias from zero-initialized affine layers
+  ``f_s, f_b``: ``s = 1 + f_s(c)``, ``b = f_b(c)`` ("all initialized as 0"), so ψ starts as the
+  identity. What ``c`` is, the paper does not say (``psi_input``):
 
-Variants (``variant=``): ``'none'`` (D̂ = D), ``'adain'`` (decoder-internal instance
-normalization of the whole map with adaptive ψ), ``'rain'`` (RainNet-style: the foreground takes
-the *decoder's* background statistics), ``'external'`` (ours). ``residual=True`` returns
-``D + D̂`` instead, which notebook 03 discusses as an exercise.
+  * ``'reference'`` (default): the statistics the map was normalized by, ``c = [μ, σ]`` — for ψ_F
+    the encoder background's, for ψ_B the decoder background's. ψ then adapts to each image.
+  * ``'normalized-mean'``: the region mean of the normalized map itself (the first implementation).
+    For (5) that mean is 0 by construction (5e-8 measured), so ψ_B was a fixed affine.
+
+- ``D̂ = m·ψ_F(F) + (1 − m)·ψ_B(B)``: the regions are disjoint, so ⊕ is a sum.
+- ``residual=True`` returns ``D + D̂``: the decoder keeps its own features and fusion adds the
+  re-normalized view, instead of replacing them.
+
+Variants (``variant=``): ``'none'`` (D̂ = D); ``'adain'``: AdaIN of the whole decoder map with a
+style source, ``ψ((D − μ(D)) / σ(D))`` with ψ fed the encoder background's statistics (the same
+reference as ours, no region split); ``'rain'`` (RainNet): the foreground standardized by its own
+statistics and given the *decoder's* background statistics, the background unchanged; ``'external'``
+(the paper's, Eqs. 4–7).
 """
 
 from __future__ import annotations
@@ -25,66 +36,79 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hcl.config import FUSION_VARIANTS, PSI_INPUTS
 from hcl.stats import masked_mean, masked_mean_std, normalize_by
 
-VARIANTS = ("none", "adain", "rain", "external")
+VARIANTS = FUSION_VARIANTS
 
 
 class AdaptiveAffine(nn.Module):
-    """ψ(x) = (1 + f_s(c))·x + f_b(c), Eqs. (6)(7); ``c`` is x's per-channel mean over its region.
+    """ψ(x) = (1 + f_s(c))·x + f_b(c), Eqs. (6)(7): per-channel scale and bias from ``c`` (B×D).
 
-    f_s and f_b are zero-initialized linear maps, so ψ is the identity at initialization.
-    """
+    f_s and f_b are zero-initialized linear maps, so ψ is the identity at initialization."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, inputs: int):
         super().__init__()
-        self.scale = nn.Linear(channels, channels)
-        self.bias = nn.Linear(channels, channels)
+        self.scale = nn.Linear(inputs, channels)
+        self.bias = nn.Linear(inputs, channels)
         for layer in (self.scale, self.bias):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-        style = masked_mean(x, region).flatten(1)  # B×C
-        scale = 1 + self.scale(style)[:, :, None, None]
-        bias = self.bias(style)[:, :, None, None]
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        scale = 1 + self.scale(condition)[:, :, None, None]
+        bias = self.bias(condition)[:, :, None, None]
         return scale * x + bias
 
 
 class StyleFusion(nn.Module):
     """One decoder stage's fusion: ``(D, E, m)`` → ``D̂``, all B×C×H×W (m: B×1×H×W)."""
 
-    def __init__(self, channels: int, variant: str = "external", residual: bool = False):
+    def __init__(self, channels: int, variant: str = "external", residual: bool = False,
+                 psi_input: str = "reference"):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"unknown fusion variant {variant!r}; choose from {VARIANTS}")
-        self.variant = variant
-        self.residual = residual
+        if psi_input not in PSI_INPUTS:
+            raise ValueError(f"unknown psi_input {psi_input!r}; choose from {PSI_INPUTS}")
+        self.variant, self.residual, self.psi_input = variant, residual, psi_input
+        inputs = 2 * channels if psi_input == "reference" else channels
         if variant != "none":
-            self.foreground_affine = AdaptiveAffine(channels)
-            self.background_affine = AdaptiveAffine(channels)
+            self.psi_foreground = AdaptiveAffine(channels, inputs)
+        if variant in ("rain", "external"):  # only these have a separate background ψ
+            self.psi_background = AdaptiveAffine(channels, inputs)
 
-    def normalized_regions(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor):
-        """The foreground and background maps before ψ: (F, B) of Eqs. (4)(5) or the variant's."""
+    def _condition(self, normalized, region, mean, std) -> torch.Tensor:
+        """What f_s, f_b see: the reference statistics, or the normalized map's region mean."""
+        if self.psi_input == "reference":
+            return torch.cat([mean, std], dim=1).flatten(1)
+        return masked_mean(normalized, region).flatten(1)
+
+    def regions(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor):
+        """``(F, B, foreground reference stats, background reference stats)`` before ψ."""
         background = 1 - mask
+        decoder_bg = masked_mean_std(decoder, background)
         if self.variant == "external":
-            foreground = normalize_by(decoder, *masked_mean_std(encoder, background))  # (4)
-        elif self.variant == "rain":
-            mean_bg, std_bg = masked_mean_std(decoder, background)
+            encoder_bg = masked_mean_std(encoder, background)
+            foreground = normalize_by(decoder, *encoder_bg)  # (4)
+            return foreground, normalize_by(decoder, *decoder_bg), encoder_bg, decoder_bg  # (5)
+        if self.variant == "rain":  # RainNet: the background passes unchanged
+            mean_bg, std_bg = decoder_bg
             foreground = normalize_by(decoder, *masked_mean_std(decoder, mask)) * std_bg + mean_bg
-        else:
-            raise ValueError(f"variant {self.variant!r} has no region split")
-        return foreground, normalize_by(decoder, *masked_mean_std(decoder, background))  # (5)
+            return foreground, decoder, decoder_bg, decoder_bg
+        raise ValueError(f"variant {self.variant!r} has no region split")
 
     def forward(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.variant == "none":
             return decoder
         if self.variant == "adain":
             everywhere = torch.ones_like(mask)
-            fused = self.foreground_affine(normalize_by(decoder, *masked_mean_std(decoder, everywhere)), everywhere)
+            normalized = normalize_by(decoder, *masked_mean_std(decoder, everywhere))
+            style = masked_mean_std(encoder, 1 - mask)  # the style source: the encoder's background
+            fused = self.psi_foreground(normalized, self._condition(normalized, everywhere, *style))
         else:
-            foreground, background = self.normalized_regions(decoder, encoder, mask)
-            fused = mask * self.foreground_affine(foreground, mask) + (1 - mask) * self.background_affine(
-                background, 1 - mask
-            )
+            foreground, background, foreground_ref, background_ref = self.regions(decoder, encoder, mask)
+            fused = (mask * self.psi_foreground(foreground, self._condition(foreground, mask, *foreground_ref))  # (6)
+                     + (1 - mask) * self.psi_background(background,
+                                                        self._condition(background, 1 - mask, *background_ref)))  # (7)
         return decoder + fused if self.residual else fused

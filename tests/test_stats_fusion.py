@@ -6,24 +6,11 @@ import pytest
 import torch
 
 from hcl.fusion import VARIANTS, StyleFusion
-from hcl.stats import masked_mean_std
+from hcl.stats import gaussian_taps, masked_mean_std
+from tests.reference import masked_stats_loop
 
 
-def brute_force_mean_std(x, region, eps=1e-5):
-    """Loop over samples and channels, the textbook weighted mean and population variance."""
-    batch, channels = x.shape[:2]
-    mean = torch.zeros(batch, channels, 1, 1, dtype=torch.float64)
-    std = torch.ones(batch, channels, 1, 1, dtype=torch.float64)
-    for b in range(batch):
-        w = region[b, 0].double()
-        if w.sum() <= 1e-6:
-            continue
-        for c in range(channels):
-            v = x[b, c].double()
-            mu = (w * v).sum() / w.sum()
-            mean[b, c] = mu
-            std[b, c] = torch.sqrt((w * (v - mu) ** 2).sum() / w.sum() + eps)
-    return mean, std
+brute_force_mean_std = masked_stats_loop
 
 
 @pytest.mark.parametrize("kind", ["hard", "soft"])
@@ -52,7 +39,7 @@ def test_external_fusion_at_initialization_is_eq4_in_the_foreground_and_eq5_in_t
     decoder, encoder = torch.randn(2, 6, 8, 8), torch.randn(2, 6, 8, 8) * 3 + 2
     mask = torch.zeros(2, 1, 8, 8)
     mask[:, :, 2:6, 1:5] = 1
-    fused = StyleFusion(6, "external")(decoder, encoder, mask)
+    fused = StyleFusion(6, "external", residual=False)(decoder, encoder, mask)
     background = 1 - mask
     mu_e, sd_e = brute_force_mean_std(encoder, background)
     mu_d, sd_d = brute_force_mean_std(decoder, background)
@@ -68,14 +55,14 @@ def test_variants_differ_and_none_is_the_identity():
     decoder, encoder = torch.randn(1, 4, 6, 6), torch.randn(1, 4, 6, 6) + 5
     mask = torch.zeros(1, 1, 6, 6)
     mask[..., :3, :] = 1
-    outputs = {v: StyleFusion(4, v)(decoder, encoder, mask) for v in VARIANTS}
+    outputs = {v: StyleFusion(4, v, residual=False)(decoder, encoder, mask) for v in VARIANTS}
     assert torch.equal(outputs["none"], decoder)
     for a in VARIANTS:
         for b in VARIANTS:
             if a < b:
                 assert not torch.allclose(outputs[a], outputs[b]), (a, b)
     residual = StyleFusion(4, "external", residual=True)(decoder, encoder, mask)
-    assert torch.allclose(residual, decoder + outputs["external"])
+    assert torch.allclose(residual, decoder + StyleFusion(4, "external", residual=False)(decoder, encoder, mask))
     with pytest.raises(ValueError, match="unknown fusion variant"):
         StyleFusion(4, "crossattention")
 
@@ -88,3 +75,49 @@ def test_every_variant_is_finite_for_empty_and_full_masks(variant, fill):
     out = StyleFusion(4, variant)(decoder, encoder, torch.full((2, 1, 6, 6), fill))
     out.square().sum().backward()
     assert torch.isfinite(out).all() and torch.isfinite(decoder.grad).all()
+
+
+@pytest.mark.parametrize("psi_input,adaptive", [("reference", True), ("normalized-mean", False)])
+def test_psi_b_adapts_to_the_image_only_when_fed_the_reference_statistics(psi_input, adaptive):
+    """Eq. (7): ψ_B(B) = (1 + f_s(c))·B + f_b(c). Fed the region mean of the normalized map, c is 0 for
+    every image, so ψ_B is one fixed affine; fed the reference statistics (μ, σ), it adapts."""
+    torch.manual_seed(3)
+    fusion = StyleFusion(4, "external", residual=False, psi_input=psi_input)
+    with torch.no_grad():
+        for layer in (fusion.psi_background.scale, fusion.psi_background.bias):
+            layer.weight.normal_()
+            layer.bias.zero_()
+    mask = torch.zeros(2, 1, 6, 6)
+    mask[..., :3, :] = 1
+    decoder = torch.randn(1, 4, 6, 6).repeat(2, 1, 1, 1)
+    decoder[1] = decoder[1] * 3 + 2  # the same pattern, other background statistics
+    encoder = torch.randn(2, 4, 6, 6)
+    fused = fusion(decoder, encoder, mask)
+    background = (1 - mask).bool().expand_as(fused)
+    same = torch.allclose(fused[0][background[0]], fused[1][background[1]], atol=1e-4)
+    assert same is not adaptive
+
+
+def test_psi_starts_as_the_identity_for_every_variant():
+    torch.manual_seed(4)
+    decoder, encoder = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
+    mask = torch.zeros(2, 1, 6, 6)
+    mask[..., 2:5, 1:4] = 1
+    for variant in ("adain", "rain", "external"):
+        fusion = StyleFusion(4, variant, residual=False)
+        for module in fusion.modules():
+            if isinstance(module, torch.nn.Linear):
+                assert torch.equal(module.weight, torch.zeros_like(module.weight))
+
+
+def test_only_the_affines_a_variant_uses_are_built():
+    assert not list(StyleFusion(4, "none").parameters())
+    assert hasattr(StyleFusion(4, "adain"), "psi_foreground") and not hasattr(StyleFusion(4, "adain"), "psi_background")
+    assert hasattr(StyleFusion(4, "external"), "psi_background")
+
+
+def test_gaussian_taps_sum_to_one_and_match_the_formula():
+    taps = gaussian_taps(1.5, radius=5)
+    x = torch.arange(-5, 6, dtype=torch.float64)
+    expected = torch.exp(-x**2 / (2 * 1.5**2))
+    assert torch.allclose(taps, expected / expected.sum(), atol=1e-15) and len(taps) == 11
