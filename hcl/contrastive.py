@@ -1,26 +1,63 @@
-"""Region-wise contrastive learning (section III-B, Eqs. 8–12; Fig. 2). Our reading: DESIGN §4.
+r"""Region-wise contrastive learning (section III-B, Eqs. 8–12; Fig. 2).
 
-``H`` harmonized output, ``Ĥ`` ground truth, ``M'`` mask, all B×·×256×256.
+``H`` harmonized output, ``Ĥ`` ground truth, ``I'`` composite, ``M'`` mask, all B×·×H×W.
 
-1. Sampling maps (factor 4): ``S_fg = avgpool4(H·M')`` and ``S_bg = avgpool4(Ĥ·(1 − M'))``, 64×64,
-   each cell a 4×4 block of the image. A cell is foreground where ``avgpool4(M') ≥ 0.5``,
-   background where ``avgpool4(1 − M') ≥ 0.5``.
+1. Sampling maps (factor 4): ``S_fg = avgpool4(H·M')``, ``S_bg = avgpool4(Ĥ·(1 − M'))``, each cell a
+   4×4 block of the image. A cell is foreground where ``avgpool4(M') ≥ 0.5``, background where
+   ``avgpool4(1 − M') ≥ 0.5``.
 2. Draw K cells per region and image (with replacement only when fewer than K exist).
 3. Crop the 8×8 window of the sampling map around each cell (zero padding), flatten (3·8·8 = 192),
-   embed with one shared MLP, L2-normalize: negatives N (from S_fg, Eq. 8), positives P (from
-   S_bg, Eq. 9).
-4. (10)(11) with query N_i: ``L_i = −log e^{N_i·P_i/τ} / (e^{N_i·P_i/τ} + Σ_{k≠i} e^{N_i·N_k/τ})``,
-   mean over i; (12) mean over images. An image with no foreground or no background cell
-   contributes 0.
+   embed with one shared MLP, L2-normalize: N_i from S_fg (Eq. 8), P_i from S_bg (Eq. 9).
+4. Eqs. (10)–(11), as printed::
 
-Everything is vectorized over the batch and K: no Python loop over patches or images.
+       L_i = −log  exp(v^bg·P_i/τ) / ( exp(v^bg·P_i/τ) + Σ_{k=1..K} exp(v^fg·N_k/τ) )
+
+   and (12) the mean over images. What the queries v^bg and v^fg are, the paper does not say. The
+   readings (``reading=``, one name each; every one vectorized over batch and K):
+
+   ``literal``
+       As printed, with the background query v^bg = v^fg = P_i (the real background patch itself, which
+       equals the harmonized one where the background is kept): ``−log e^{1/τ} / (e^{1/τ} + Σ_k
+       e^{P_i·N_k/τ})``. Its only image gradient pushes every harmonized foreground patch *away* from
+       the background — against the paper's words ("bring together").
+   ``spread``
+       The first implementation: query N_i, positive P_i, negatives the other foreground patches
+       N_k (k ≠ i). P_i is a random background cell unrelated to N_i, and pushing N_i from the
+       other N_k is a uniformity term the image satisfies by adding texture.
+   ``composite-negatives``
+       "The harmonization model would rather choose to generate background styles than foreground
+       styles": query N_i; positive the mean background embedding P̄ = normalize(mean_i P_i);
+       negatives the *input composite's* foreground patches C_k at the same K cells (its
+       foreground style, which the output should leave). Keys (P̄ and C_k) come from an EMA copy of
+       the MLP without gradient (MoCo's momentum encoder): with a jointly trained MLP the loss
+       collapses at step 0, where the output is the composite.
+   ``style``
+       The roles of ``composite-negatives``, but each 8×8 window is embedded from its colour moments
+       (per-channel mean and std over the region's pixels in the window) instead of its raw pixels.
+   ``colour`` (ours)
+       The roles of ``composite-negatives``, each window embedded from its per-channel mean colour
+       only. The paper contrasts "style information" because "contrasting pixel-to-pixel information
+       is impractical"; in harmonization the style that differs between a composite's regions is
+       colour and tone. Raw windows, and the std of ``style``, can be moved by adding texture; a
+       window's mean colour cannot (notebook 04 measures each reading's texture).
+
+The loss's gradient reaches the harmonized foreground and the MLP, never the target, the composite
+or the harmonized background. An image with no foreground or no background cell contributes 0.
 """
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from hcl.config import DEFAULT_READING, READINGS
+from hcl.errors import UserInputError
+
+NEEDS_COMPOSITE = ("composite-negatives", "style", "colour")
+MOMENT_READINGS = ("style", "colour")
 
 
 def region_cell_map(region: torch.Tensor, factor: int = 4) -> torch.Tensor:
@@ -71,9 +108,30 @@ def crop_patches(sampling_map: torch.Tensor, cells: torch.Tensor, window: int = 
     return patches.permute(0, 1, 4, 2, 3).flatten(2)
 
 
+def colour_moments(patches: torch.Tensor, weights: torch.Tensor, channels: int = 3, eps: float = 1e-6,
+                   with_std: bool = True) -> torch.Tensor:
+    """Per-channel mean and std of each window over its region pixels: B×K×(C·w²) patches and
+    B×K×w² weights (the region's share of each cell) → B×K×2C ``[means, stds]`` (B×K×C means
+    only without ``with_std``).
+
+    The sampling map is the region-masked image pooled, ``avgpool(x·m)``; dividing by the pooled
+    mask recovers the region's own colour in each cell, so the zeros outside the region do not
+    count."""
+    batch, k, _ = patches.shape
+    values = patches.view(batch, k, channels, -1)
+    w = weights.view(batch, k, 1, -1)
+    colour = values / w.clamp_min(eps)  # the region's mean colour in each cell
+    total = w.sum(-1).clamp_min(eps)
+    mean = (w * colour).sum(-1) / total
+    if not with_std:
+        return mean
+    std = ((w * (colour - mean[..., None]) ** 2).sum(-1) / total + eps).sqrt()
+    return torch.cat([mean, std], dim=-1)
+
+
 class PatchEmbedding(nn.Module):
     """The shared two-layer MLP of Fig. 2 (as in CUT): ``Linear(192, 256)–ReLU–Linear(256, 256)``,
-    outputs L2-normalized. B×K×192 → B×K×256."""
+    outputs L2-normalized. B×K×in → B×K×256."""
 
     def __init__(self, in_features: int = 192, hidden: int = 256, out_features: int = 256):
         super().__init__()
@@ -83,51 +141,99 @@ class PatchEmbedding(nn.Module):
         return F.normalize(self.mlp(patches), dim=-1)
 
 
-def region_infonce(negatives: torch.Tensor, positives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
-    """Eqs. (10)(11) per image: B×K×D L2-normalized N and P → loss (B,).
+def infonce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, tau: float,
+            exclude_self: bool = False) -> torch.Tensor:
+    """Mean over i of ``−log e^{q_i·p_i/τ} / (e^{q_i·p_i/τ} + Σ_k e^{q_i·n_k/τ})`` per image: (B,).
 
-    ``L_i = −log( e^{N_i·P_i/τ} / (e^{N_i·P_i/τ} + Σ_{k≠i} e^{N_i·N_k/τ}) )``, mean over i.
-    """
-    positive_logits = (negatives * positives).sum(-1) / tau  # B×K: N_i·P_i/τ
-    negative_logits = negatives @ negatives.transpose(1, 2) / tau  # B×K×K: N_i·N_k/τ
-    k = negatives.shape[1]
-    self_pairs = torch.eye(k, dtype=torch.bool, device=negatives.device)
-    negative_logits = negative_logits.masked_fill(self_pairs, float("-inf"))  # k ≠ i
+    query B×K×D; positive B×K×D (or B×1×D, one positive for every query); negatives B×K×D.
+    ``exclude_self`` drops the k = i term (when the negatives are the queries themselves)."""
+    positive_logits = (query * positive).sum(-1) / tau  # B×K
+    negative_logits = query @ negatives.transpose(1, 2) / tau  # B×K×K: q_i·n_k/τ
+    if exclude_self:
+        k = query.shape[1]
+        self_pairs = torch.eye(k, dtype=torch.bool, device=query.device)
+        negative_logits = negative_logits.masked_fill(self_pairs, float("-inf"))
     logits = torch.cat([positive_logits[..., None], negative_logits], dim=-1)
     return (torch.logsumexp(logits, dim=-1) - positive_logits).mean(dim=1)
 
 
-class HCLLoss(nn.Module):
-    """L_HCL (Eq. 12): region-wise InfoNCE between harmonized foreground patches (negatives) and
-    ground-truth background patches (positives). Gradients reach ``harmonized`` and the MLP,
-    never ``target``.
+def region_infonce(negatives: torch.Tensor, positives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
+    """The ``spread`` reading of Eqs. (10)(11): query N_i, positive P_i, negatives N_k (k ≠ i): (B,)."""
+    return infonce(negatives, positives, negatives, tau, exclude_self=True)
 
-    ``forward(harmonized, target, mask, generator=None)`` → ``(loss, diagnostics)`` where
-    diagnostics holds ``per_image`` (B,), ``foreground_cells`` and ``background_cells`` (B,):
-    cells available per region, and ``empty_images``: images that contributed 0 (no cell in a region).
+
+class HCLLoss(nn.Module):
+    """L_HCL (Eq. 12) under one reading of Eqs. (10)–(11) (see the module docstring).
+
+    ``forward(harmonized, target, mask, generator=None, composite=None)`` → ``(loss, diagnostics)``;
+    ``composite`` is required by the readings in ``NEEDS_COMPOSITE``. diagnostics hold ``per_image``
+    (B,), ``foreground_cells`` / ``background_cells`` (B,): cells available per region,
+    ``empty_images``: images that contributed 0, and the embeddings and cells drawn.
     """
 
     def __init__(self, k: int = 256, tau: float = 0.07, factor: int = 4, window: int = 8, channels: int = 3,
-                 embed_dim: int = 256):
+                 embed_dim: int = 256, reading: str = DEFAULT_READING, key_momentum: float = 0.99):
         super().__init__()
-        self.k, self.tau, self.factor, self.window = k, tau, factor, window
-        self.embed = PatchEmbedding(channels * window * window, embed_dim, embed_dim)
+        if reading not in READINGS:
+            raise UserInputError(f"unknown reading {reading!r} of Eqs. (10)-(11); choose from {', '.join(READINGS)}")
+        self.k, self.tau, self.factor, self.window, self.channels = k, tau, factor, window, channels
+        self.reading, self.key_momentum = reading, key_momentum
+        features = {"style": 2 * channels, "colour": channels}.get(reading, channels * window * window)
+        self.embed = PatchEmbedding(features, embed_dim, embed_dim)
+        if reading in NEEDS_COMPOSITE:
+            self.key_embed = copy.deepcopy(self.embed).requires_grad_(False)
+
+    @torch.no_grad()
+    def update_keys(self) -> None:
+        """EMA step of the key MLP toward the trained one (call after each optimizer step)."""
+        if hasattr(self, "key_embed"):
+            for key, online in zip(self.key_embed.parameters(), self.embed.parameters()):
+                key.lerp_(online, 1 - self.key_momentum)
 
     def sampling_maps(self, harmonized, target, mask):
         """``(S_fg, S_bg)`` of section III-B1: avgpool(H·M') and avgpool(Ĥ·(1 − M'))."""
         return (F.avg_pool2d(harmonized * mask, self.factor),
                 F.avg_pool2d(target.detach() * (1 - mask), self.factor))
 
+    def windows(self, sampling_map, region, cells) -> torch.Tensor:
+        """What the MLP sees of each cell: the raw window, or its colour moments (``style``, ``colour``)."""
+        patches = crop_patches(sampling_map, cells, self.window)
+        if self.reading not in MOMENT_READINGS:
+            return patches
+        weights = crop_patches(F.avg_pool2d(region, self.factor), cells, self.window)
+        return colour_moments(patches, weights, self.channels, with_std=self.reading == "style")
+
     def forward(self, harmonized: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                generator: torch.Generator | None = None):
+                generator: torch.Generator | None = None, composite: torch.Tensor | None = None):
+        if self.reading in NEEDS_COMPOSITE and composite is None:
+            raise ValueError(f"the {self.reading!r} reading of L_HCL needs the input composite: "
+                             "call HCLLoss(...)(harmonized, target, mask, generator, composite=composite)")
+        mask = mask.to(harmonized.dtype)
         foreground_map, background_map = self.sampling_maps(harmonized, target, mask)
         negative_cells, has_foreground = sample_region_cells(mask, self.k, generator, self.factor)
         positive_cells, has_background = sample_region_cells(1 - mask, self.k, generator, self.factor)
-        negatives = self.embed(crop_patches(foreground_map, negative_cells, self.window))  # (8)
-        positives = self.embed(crop_patches(background_map, positive_cells, self.window))  # (9)
+        foreground_windows = self.windows(foreground_map, mask, negative_cells)
+        background_windows = self.windows(background_map, 1 - mask, positive_cells)
+        negatives = self.embed(foreground_windows)  # (8)
+        diagnostics = {}
+        if self.reading == "literal":
+            positives = self.embed(background_windows)  # (9)
+            # the background query is the positive itself: v^bg·P_i = 1, and Σ over all K negatives
+            per_image = infonce(positives, positives, negatives, self.tau)
+        elif self.reading == "spread":
+            positives = self.embed(background_windows)
+            per_image = region_infonce(negatives, positives, self.tau)
+        else:
+            composite_map = F.avg_pool2d(composite.detach() * mask, self.factor)
+            with torch.no_grad():
+                positives = self.key_embed(background_windows)
+                mean_background = F.normalize(positives.mean(1, keepdim=True), dim=-1)
+                composite_keys = self.key_embed(self.windows(composite_map, mask, negative_cells))
+            per_image = infonce(negatives, mean_background, composite_keys, self.tau)
+            diagnostics["composite_keys"] = composite_keys
         contributes = has_foreground & has_background
-        per_image = region_infonce(negatives, positives, self.tau) * contributes
-        diagnostics = {
+        per_image = per_image * contributes
+        diagnostics.update({
             "per_image": per_image.detach(),
             "foreground_cells": region_cell_map(mask, self.factor).flatten(1).sum(1),
             "background_cells": region_cell_map(1 - mask, self.factor).flatten(1).sum(1),
@@ -136,5 +242,5 @@ class HCLLoss(nn.Module):
             "positives": positives.detach(),
             "negative_cells": negative_cells,
             "positive_cells": positive_cells,
-        }
+        })
         return per_image.mean(), diagnostics  # (12): mean over images

@@ -5,6 +5,11 @@ with λ = (0.4, 0.5, 0.1).
 - L_pixel: L1 inside the foreground only, per image ``Σ|M·(H − Ĥ)| / (3·ΣM)``, then the batch mean
   (an image with an empty mask contributes 0).
 - L_HCL: :class:`hcl.contrastive.HCLLoss`.
+
+The loss scale, which the paper does not state: L1 and L_pixel are computed on images scaled to
+``[0, pixel_scale]``. On [0, 1] images (``pixel_scale=1``) 0.4·L1 ≈ 0.015 and 0.5·L_pixel ≈ 0.06
+while 0.1·L_HCL ≈ 0.5, so the gradient at the output is almost all contrastive; iSSAM-style pixel
+losses live on the 0–255 scale, our default.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hcl.contrastive import HCLLoss
+from hcl.contrastive import DEFAULT_READING, HCLLoss
 from hcl.stats import masked_mean
+
+TERMS = ("l1", "pixel", "hcl")
 
 
 def l1_loss(harmonized: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -33,25 +40,41 @@ def pixel_loss(harmonized: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
 
 class HarmonizationLoss(nn.Module):
     """L_all of Eq. (13). ``forward`` returns a dict with ``total`` and every term (``l1``,
-    ``pixel``, ``hcl``) plus the contrastive ``diagnostics``. A zero weight skips its term."""
+    ``pixel``, ``hcl``) plus the contrastive ``diagnostics``. A zero weight skips its term, and
+    with λ3 = 0 no contrastive MLP is built at all."""
 
     def __init__(self, l1_weight: float = 0.4, pixel_weight: float = 0.5, hcl_weight: float = 0.1,
-                 k: int = 256, tau: float = 0.07, factor: int = 4):
+                 k: int = 256, tau: float = 0.07, factor: int = 4, window: int = 8,
+                 reading: str = DEFAULT_READING, pixel_scale: float = 1.0, key_momentum: float = 0.99):
         super().__init__()
         self.weights = {"l1": l1_weight, "pixel": pixel_weight, "hcl": hcl_weight}
-        self.hcl = HCLLoss(k=k, tau=tau, factor=factor)
+        self.pixel_scale = pixel_scale
+        if hcl_weight:
+            self.hcl = HCLLoss(k=k, tau=tau, factor=factor, window=window, reading=reading, key_momentum=key_momentum)
 
-    def forward(self, harmonized, target, mask, generator: torch.Generator | None = None) -> dict:
+    @classmethod
+    def from_config(cls, loss) -> "HarmonizationLoss":
+        """From a :class:`hcl.config.LossConfig`."""
+        return cls(*loss.loss_weights, k=loss.k, tau=loss.tau, factor=loss.factor, window=loss.window,
+                   reading=loss.hcl_reading, pixel_scale=loss.pixel_loss_scale, key_momentum=loss.key_momentum)
+
+    def forward(self, harmonized, target, mask, generator: torch.Generator | None = None, composite=None) -> dict:
         zero = harmonized.new_zeros(())
+        scale = self.pixel_scale
         terms = {
-            "l1": l1_loss(harmonized, target) if self.weights["l1"] else zero,
-            "pixel": pixel_loss(harmonized, target, mask) if self.weights["pixel"] else zero,
+            "l1": l1_loss(harmonized * scale, target * scale) if self.weights["l1"] else zero,
+            "pixel": pixel_loss(harmonized * scale, target * scale, mask) if self.weights["pixel"] else zero,
         }
         diagnostics = {}
         if self.weights["hcl"]:
-            terms["hcl"], diagnostics = self.hcl(harmonized, target, mask, generator)
+            terms["hcl"], diagnostics = self.hcl(harmonized, target, mask, generator, composite)
         else:
             terms["hcl"] = zero
-        terms["total"] = sum(self.weights[name] * terms[name] for name in ("l1", "pixel", "hcl"))
+        terms["total"] = sum(self.weights[name] * terms[name] for name in TERMS)  # (13)
         terms["diagnostics"] = diagnostics
         return terms
+
+    def after_step(self) -> None:
+        """Bookkeeping after an optimizer step (the EMA key MLP of some readings)."""
+        if self.weights["hcl"]:
+            self.hcl.update_keys()

@@ -8,21 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hcl.contrastive import HCLLoss, crop_patches, region_infonce, sample_region_cells
+from hcl.contrastive import DEFAULT_READING, READINGS, HCLLoss, crop_patches, region_infonce, sample_region_cells
+from tests.reference import crop_loop, infonce_loop, reading_loss_loop, region_cells_loop
 
 
 def reference_infonce(negatives, positives, tau):
-    """Eq. (11) with loops, straight from the formula."""
-    batch, k, _ = negatives.shape
-    losses = []
-    for b in range(batch):
-        total = 0.0
-        for i in range(k):
-            numerator = math.exp(float(negatives[b, i] @ positives[b, i]) / tau)
-            denominator = numerator + sum(math.exp(float(negatives[b, i] @ negatives[b, j]) / tau) for j in range(k) if j != i)
-            total += -math.log(numerator / denominator)
-        losses.append(total / k)
-    return torch.tensor(losses, dtype=torch.float64)
+    """Eq. (11), the 'spread' reading, with loops."""
+    return torch.tensor([infonce_loop(negatives[b], positives[b], negatives[b], tau, exclude_self=True)
+                         for b in range(negatives.shape[0])], dtype=torch.float64)
 
 
 @pytest.mark.parametrize("batch,k,tau", [(1, 1, 0.07), (2, 5, 0.07), (3, 16, 0.5), (2, 8, 1.0)])
@@ -72,6 +65,14 @@ def test_same_generator_seed_gives_the_same_cells():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_crop_equals_the_loop_on_random_cells():
+    sampling_map = torch.randn(2, 3, 12, 10)
+    cells = torch.tensor([[[0, 0], [5, 9], [11, 4]], [[3, 3], [11, 9], [6, 0]]])
+    patches = crop_patches(sampling_map, cells)
+    for b in range(2):
+        assert torch.equal(patches[b], crop_loop(sampling_map[b], cells[b].tolist()))
+
+
 def test_crop_is_the_8x8_window_around_the_cell_with_zero_padding():
     sampling_map = torch.arange(2 * 16 * 16, dtype=torch.float32).view(1, 2, 16, 16)
     cells = torch.tensor([[[5, 6], [0, 15]]])
@@ -82,15 +83,17 @@ def test_crop_is_the_8x8_window_around_the_cell_with_zero_padding():
     assert (corner[:, :4] == 0).all() and (corner[:, :, 5:] == 0).all()
 
 
+@pytest.mark.parametrize("reading", READINGS)
 @pytest.mark.parametrize("case", ["empty_foreground", "empty_background", "one_cell_foreground"])
-def test_loss_is_finite_for_degenerate_regions(case):
+def test_loss_is_finite_for_degenerate_regions(case, reading):
     mask = torch.zeros(2, 1, 64, 64)
     if case == "empty_background":
         mask[:] = 1
     elif case == "one_cell_foreground":
         mask[:, :, 8:12, 8:12] = 1
     harmonized = torch.rand(2, 3, 64, 64, requires_grad=True)
-    loss, info = HCLLoss(k=16)(harmonized, torch.rand(2, 3, 64, 64), mask, torch.Generator().manual_seed(0))
+    loss, info = HCLLoss(k=16, reading=reading)(harmonized, torch.rand(2, 3, 64, 64), mask,
+                                                torch.Generator().manual_seed(0), composite=torch.rand(2, 3, 64, 64))
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(harmonized.grad).all()
     if case == "one_cell_foreground":
@@ -99,13 +102,66 @@ def test_loss_is_finite_for_degenerate_regions(case):
         assert loss.item() == 0.0 and info["empty_images"].tolist() == [0, 1]
 
 
-def test_gradients_reach_the_harmonized_image_and_never_the_ground_truth():
+@pytest.mark.parametrize("reading", READINGS)
+def test_gradients_reach_only_the_harmonized_foreground_never_target_composite_or_background(reading):
     _, mask = _painted()
     harmonized = torch.rand(2, 3, 64, 64, requires_grad=True)
     target = torch.rand(2, 3, 64, 64, requires_grad=True)
-    loss, _ = HCLLoss(k=32)(harmonized, target, mask, torch.Generator().manual_seed(0))
+    composite = torch.rand(2, 3, 64, 64, requires_grad=True)
+    loss, _ = HCLLoss(k=32, reading=reading)(harmonized, target, mask, torch.Generator().manual_seed(0), composite)
     loss.backward()
     assert harmonized.grad.abs().sum() > 0
-    assert target.grad is None
-    # and only through the foreground: background pixels of H are never sampled as negatives
-    assert (harmonized.grad * (1 - mask)).abs().sum() == 0
+    assert target.grad is None and composite.grad is None
+    assert (harmonized.grad * (1 - mask)).abs().sum() == 0  # background pixels of H are never sampled
+
+
+@pytest.mark.parametrize("reading", READINGS)
+def test_each_reading_equals_its_hand_written_loop(reading):
+    torch.manual_seed(5)
+    image, mask = _painted(32, 32)
+    harmonized, target, composite = (torch.rand(2, 3, 32, 32, dtype=torch.float64) for _ in range(3))
+    loss_fn = HCLLoss(k=6, tau=0.2, reading=reading).double()
+    with torch.no_grad():  # a key MLP that differs from the trained one
+        for p in getattr(loss_fn, "key_embed", loss_fn.embed).parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    value, info = loss_fn(harmonized, target, mask.double(), torch.Generator().manual_seed(1), composite)
+    expected = reading_loss_loop(reading, loss_fn.embed.mlp, getattr(loss_fn, "key_embed", loss_fn.embed).mlp,
+                                 harmonized, target, composite, mask.double(), info["negative_cells"],
+                                 info["positive_cells"], tau=0.2)
+    assert torch.allclose(info["per_image"], torch.tensor(expected, dtype=torch.float64), atol=1e-9)
+    assert value.item() == pytest.approx(sum(expected) / 2, abs=1e-9)
+
+
+@pytest.mark.parametrize("reading", ["composite-negatives", "style", "colour"])
+def test_readings_with_composite_negatives_say_clearly_when_the_composite_is_missing(reading):
+    _, mask = _painted()
+    with pytest.raises(ValueError, match="needs the input composite"):
+        HCLLoss(k=8, reading=reading)(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64), mask)
+
+
+def test_the_key_mlp_follows_the_trained_one_by_ema_and_takes_no_gradient():
+    loss_fn = HCLLoss(k=8, reading="composite-negatives", key_momentum=0.9)
+    assert all(not p.requires_grad for p in loss_fn.key_embed.parameters())
+    with torch.no_grad():
+        for p in loss_fn.embed.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in loss_fn.key_embed.parameters()]
+    loss_fn.update_keys()
+    for old, new, online in zip(before, loss_fn.key_embed.parameters(), loss_fn.embed.parameters()):
+        assert torch.allclose(new, 0.9 * old + 0.1 * online)
+
+
+def test_unknown_reading_is_refused_with_the_choices():
+    from hcl.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="choose from"):
+        HCLLoss(reading="bargain")
+    assert DEFAULT_READING in READINGS
+
+
+def test_region_cells_equal_the_loop():
+    _, mask = _painted()
+    from hcl.contrastive import region_cell_map
+
+    cells = {tuple(c) for c in region_cell_map(mask, 4)[1].nonzero().tolist()}
+    assert cells == region_cells_loop(mask[1, 0], 4)

@@ -1,0 +1,302 @@
+"""Experiments as cached training runs: ``run_cached`` and the Table VI ablation (``hcl ablate``).
+
+A run is identified by its configuration. ``run_cached(config, folder)`` trains into
+``folder/<name>-<hash of the configuration>/`` and reuses a finished run with the same configuration
+(printing ``REUSED``), resumes an unfinished one, and never deletes anything: another configuration
+gets another folder.
+
+The ablation (``ABLATION_ROWS``): the Table VI ladder — L1; +L_pixel; +style fusion; +L_HCL — then
+row 4 under each other reading of Eqs. (10)–(11), with S2AM off and in our first placement, and with
+the paper's image output instead of our colour-transform head, and with that head reading the network's
+features only. Each row × seed trains ``tiny`` and is
+evaluated on the test split at 256 px.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hcl.config import READINGS, RunConfig, preset
+from hcl.contrastive import DEFAULT_READING
+from hcl.data import IHarmony4
+from hcl.errors import UserInputError
+from hcl.evaluate import evaluate, summarize
+from hcl.metrics import METRICS
+from hcl.rundir import RunDirectory
+
+EVAL_SIZE = 256
+# settings that change how a run is carried out, not what it computes
+NOT_IDENTITY = ("out", "device", "workers", "log_every", "save_every", "val_every", "val_images", "grad_norm_every")
+
+LADDER = {
+    "1-l1": ("L1 only (Table VI row 1)", dict(loss_weights=(0.4, 0.0, 0.0), fusion="none")),
+    "2-pixel": ("+ L_pixel (row 2)", dict(loss_weights=(0.4, 0.5, 0.0), fusion="none")),
+    "3-fusion": ("+ style fusion (row 3)", dict(loss_weights=(0.4, 0.5, 0.0))),
+    "4-hcl": (f"+ L_HCL, reading '{DEFAULT_READING}' (row 4, the full method)", dict(loss_weights=(0.4, 0.5, 0.1))),
+}
+VARIANTS = {
+    **{f"4-reading-{reading}": (f"row 4 with the '{reading}' reading", dict(loss_weights=(0.4, 0.5, 0.1),
+                                                                            hcl_reading=reading))
+       for reading in READINGS if reading != DEFAULT_READING},
+    "4-s2am-none": ("row 4 without S2AM", dict(loss_weights=(0.4, 0.5, 0.1), s2am="none")),
+    "4-s2am-original": ("row 4 with S2AM placed as in Cun & Pun (middle scales, on skip + decoder)",
+                        dict(loss_weights=(0.4, 0.5, 0.1), s2am="original")),
+    "4-fusion-replace": ("row 4 with fusion replacing the decoder map (D̂) instead of adding to it (D + D̂)",
+                         dict(loss_weights=(0.4, 0.5, 0.1), fusion_residual=False)),
+    "4-image-head": ("row 4 predicting the image (the paper's output) instead of a colour transform",
+                     dict(loss_weights=(0.4, 0.5, 0.1), head="image")),
+    "4-no-statistics": ("row 4 whose colour-transform head reads the network's features only (no boundary fit, "
+                        "no region statistics)", dict(loss_weights=(0.4, 0.5, 0.1), head_statistics=False)),
+}
+ABLATION_ROWS = {**LADDER, **VARIANTS}
+# the paper's Table VI (iHarmony4, 60 epochs): MSE, PSNR, fSSIM ×100
+PAPER_TABLE_VI = {"1-l1": (54.55, 34.56, 85.68), "2-pixel": (42.14, 35.53, 88.14),
+                  "3-fusion": (29.08, 37.01, 90.03), "4-hcl": (25.92, 37.50, 90.69)}
+
+
+def reference_row(row: str) -> str | None:
+    """The row a row is compared with: the one above in the ladder, row 4 for the variants."""
+    names = list(LADDER)
+    if row in LADDER:
+        index = names.index(row)
+        return names[index - 1] if index else None
+    return "4-hcl"
+
+
+def identity(config: RunConfig) -> dict:
+    """The configuration without the settings that do not change the result."""
+    flat = config.flat()
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(flat.items()) if k not in NOT_IDENTITY}
+
+
+def config_hash(config: RunConfig) -> str:
+    return hashlib.sha256(json.dumps(identity(config), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def run_cached(config: RunConfig, folder: str | Path, name: str, progress: bool = False, say=print) -> RunDirectory:
+    """Train ``config`` into ``folder/<name>-<hash>`` unless a finished run with the same identity is
+    there (then print ``REUSED``); an unfinished one is resumed. Returns the run's folder."""
+    from hcl.train import train
+
+    run = RunDirectory(Path(folder) / f"{name}-{config_hash(config)}")
+    config = config.replace(out=str(run.path))
+    stored = run.stored_config()
+    if run.summary_file.is_file() and stored is not None and identity(RunConfig.from_dict(stored)) == identity(config):
+        say(f"REUSED {run.path} ({run.summary()['steps']} steps, {run.summary()['seconds']:.0f} s when it ran)")
+        return run
+    resume = run.checkpoint.is_file()
+    say(f"{'resuming' if resume else 'training'} {run.path}")
+    train(config, resume=resume, progress=progress)
+    return run
+
+
+PREVIEW_IMAGES, PREVIEW_SIZE = 8, 128
+
+
+def write_mosaic(path: Path, images: np.ndarray) -> None:
+    """N×H×W×3 uint8 images side by side in one file (JPEG, or PNG for masks)."""
+    from hcl.data.imageio import save_image
+
+    save_image(path, np.concatenate(list(images), axis=1))
+
+
+def read_mosaic(path: Path, count: int) -> np.ndarray:
+    from hcl.data.imageio import read_rgb
+
+    return np.stack(np.split(read_rgb(path), count, axis=1))
+
+
+def preview_inputs(data: str, folder: Path) -> None:
+    """The first test images' composite, target (JPEG) and mask (PNG) at 128 px, once per ablation."""
+    small = IHarmony4(data, "test", image_size=PREVIEW_SIZE)
+    items = [small[i] for i in range(min(PREVIEW_IMAGES, len(small)))]
+    as_uint8 = lambda t: t.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # noqa: E731
+    write_mosaic(folder / "preview_composite.jpg", np.stack([as_uint8(it["composite"]) for it in items]))
+    write_mosaic(folder / "preview_target.jpg", np.stack([as_uint8(it["real"]) for it in items]))
+    write_mosaic(folder / "preview_mask.png", np.stack([as_uint8(it["mask"].expand(3, -1, -1)) for it in items]))
+
+
+def ablation_preview(folder: str | Path, row: str, seed: int) -> dict:
+    """One ablation run's preview for :func:`hcl.viz.result_browser`: composite, output, target, mask."""
+    folder = Path(folder)
+    results = json.loads((folder / "ablation.json").read_text())
+    count = results["settings"].get("preview_images", PREVIEW_IMAGES)
+    run = folder / results["rows"][row]["folders"][str(seed)]
+    return {"composite": read_mosaic(folder / "preview_composite.jpg", count),
+            "target": read_mosaic(folder / "preview_target.jpg", count),
+            "mask": read_mosaic(folder / "preview_mask.png", count)[..., 0] > 127,
+            "output": read_mosaic(run / "preview.jpg", count)}
+
+
+def latest_run(folder: str | Path, name: str) -> RunDirectory | None:
+    """The most recently finished run named ``name-<hash>`` in ``folder`` (None if there is none)."""
+    finished = [RunDirectory(p) for p in Path(folder).glob(f"{name}-*") if (p / "summary.json").is_file()]
+    return max(finished, key=lambda r: r.summary_file.stat().st_mtime) if finished else None
+
+
+def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
+    """Test-split metrics of a run at 256 px (cached in the run folder as ``test.json``) and
+    ``preview.jpg``: its outputs for the first test images at 128 px, which notebook 06's result
+    browser shows without the checkpoint."""
+    from hcl.inference import load_harmonizer
+
+    cached = run.path / "test.json"
+    if cached.is_file() and (run.path / "preview.jpg").is_file():
+        return json.loads(cached.read_text())
+    harmonizer = load_harmonizer(run.checkpoint, device)
+    if not cached.is_file():
+        dataset = IHarmony4(data, "test", image_size=EVAL_SIZE)
+        scores = summarize(evaluate(dataset, harmonizer, progress=False))
+        cached.write_text(json.dumps({"composite": scores["composite"]["All"], "model": scores["model"]["All"]},
+                                     indent=2) + "\n")
+    small = IHarmony4(data, "test", image_size=PREVIEW_SIZE)
+    items = [small[i] for i in range(min(PREVIEW_IMAGES, len(small)))]
+    composite, mask = (torch.stack([it[k] for it in items]) for k in ("composite", "mask"))
+    output = harmonizer.harmonize_tensor(composite, mask)
+    write_mosaic(run.path / "preview.jpg", output.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    return json.loads(cached.read_text())
+
+
+def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int, batch_size: int,
+                    device: str = "cpu", workers: int = 1) -> RunConfig:
+    """``tiny`` with the row's changes; K scaled with the sampling map (256 at 256 px, 64 at 128 px)."""
+    k = max(16, round(256 * (image_size / 256) ** 2))
+    return preset("tiny", data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
+                  device=device, workers=workers, val_every=steps, save_every=max(1, min(steps, 500)),
+                  val_images=16, **ABLATION_ROWS[row][1])
+
+
+def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 300, image_size: int = 128,
+           batch_size: int = 8, device: str = "cpu", workers: int = 1, say=print) -> dict:
+    """Train and evaluate every row × seed (reusing finished runs); write ``ablation.json`` and
+    ``ablation.md`` into ``out``. Returns the JSON's content."""
+    rows = list(rows or ABLATION_ROWS)
+    unknown = [r for r in rows if r not in ABLATION_ROWS]
+    if unknown:
+        raise UserInputError(f"unknown ablation row(s) {unknown}; list them with: hcl ablate --list")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    preview_inputs(data, out)
+    results = {"settings": {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
+                            "seeds": seeds, "eval_size": EVAL_SIZE,
+                            "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
+                            "k": max(16, round(256 * (image_size / 256) ** 2))},
+               "composite": None, "rows": {}}
+    for row in rows:
+        runs, folders = {}, {}
+        for seed in range(seeds):
+            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers)
+            run = run_cached(config, out / "runs", f"{row}-seed{seed}", say=say)
+            scores = evaluate_run(run, data)
+            results["composite"] = scores["composite"]
+            runs[str(seed)] = {m: scores["model"][m] for m in METRICS}
+            folders[str(seed)] = str(run.path.relative_to(out))
+        values = {m: np.array([r[m] for r in runs.values()]) for m in METRICS}
+        results["rows"][row] = {"description": ABLATION_ROWS[row][0], "runs": runs, "folders": folders,
+                                "mean": {m: float(v.mean()) for m, v in values.items()},
+                                "std": {m: float(v.std()) for m, v in values.items()}}
+    (out / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "ablation.md").write_text(ablation_markdown(results) + "\n")
+    say(f"wrote {out / 'ablation.json'} and {out / 'ablation.md'}")
+    return results
+
+
+def spread_verdict(results: dict, row: str, metric: str = "mse") -> str:
+    """One sentence: does the row's difference from its reference exceed the seed spread?"""
+    reference = reference_row(row)
+    rows = results["rows"]
+    if reference is None or reference not in rows:
+        composite = results["composite"][metric]
+        mean = rows[row]["mean"][metric]
+        change = 100 * (1 - mean / composite)
+        return (f"{metric.upper()} {mean:.1f} against the composite's {composite:.1f}: "
+                f"{abs(change):.0f} % {'lower' if change >= 0 else 'higher'}.")
+    a, b = rows[row], rows[reference]
+    difference = a["mean"][metric] - b["mean"][metric]
+    spread = a["std"][metric] + b["std"][metric]
+    verdict = "exceeds" if abs(difference) > spread else "does not exceed"
+    direction = "lower (better)" if difference < 0 else "higher (worse)"
+    return (f"{metric.upper()} {abs(difference):.1f} {direction} than '{reference}': the difference {verdict} "
+            f"the seed spread (sum of the two std, {spread:.1f}).")
+
+
+def ablation_markdown(results: dict) -> str:
+    settings = results["settings"]
+    lines = [f"# Table VI in miniature: `tiny`, {settings['steps']} steps at {settings['image_size']} px, batch "
+             f"{settings['batch_size']}, K = {settings['k']} (scaled with the sampling map), "
+             f"{settings['seeds']} seeds, test split at {settings['eval_size']} px (mean ± std)", "",
+             "| row | ours MSE | ours PSNR | ours fSSIM ×100 | paper MSE | paper PSNR | paper fSSIM ×100 |",
+             "|---|---|---|---|---|---|---|"]
+    composite = results["composite"]
+    lines.append(f"| input composite | {composite['mse']:.2f} | {composite['psnr']:.2f} | "
+                 f"{100 * composite['fssim']:.2f} | 170.25* | 31.70* | – |")
+    for row, values in results["rows"].items():
+        mean, std = values["mean"], values["std"]
+        paper = PAPER_TABLE_VI.get(row)
+        paper_cells = " | ".join(f"{p:.2f}" for p in paper) if paper else "– | – | –"
+        lines.append(f"| {row}: {values['description']} | {mean['mse']:.2f} ± {std['mse']:.2f} | "
+                     f"{mean['psnr']:.2f} ± {std['psnr']:.2f} | {100 * mean['fssim']:.2f} ± {100 * std['fssim']:.2f} | "
+                     f"{paper_cells} |")
+    lines += ["", "*The paper's Table II composite row (all of iHarmony4), for scale.", ""]
+    lines += [f"- **{row}**: {spread_verdict(results, row)}" for row in results["rows"]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# L_HCL alone (notebook 04): what does the loss do to an image when nothing else pulls?
+
+
+def foreground_texture(image: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean |Laplacian| (4-neighbour, 0–255 scale, channels averaged) over the foreground's interior
+    (the mask eroded by one pixel, so the boundary's step does not count). image 3×H×W, mask 1×H×W."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+    response = F.conv2d(image[:, None].float() * 255, kernel.view(1, 1, 3, 3)).abs()  # 3×1×(H−2)×(W−2)
+    interior = (-F.max_pool2d(-mask[None].float(), 3, 1, 0))[0, 0] >= 0.5
+    return float(response[:, 0][:, interior].mean()) if interior.any() else 0.0
+
+
+def hcl_alone(composite: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, reading: str, steps: int = 100,
+              k: int = 256, tau: float = 0.07, factor: int = 4, lr: float = 1e-2, seed: int = 0) -> dict:
+    """Optimize the pixels of H (starting at the composite) and the MLP under L_HCL alone, Adam
+    (pixels lr ``lr``, MLP 1e-3). Returns the image after, the foreground texture ratio after/before,
+    the foreground error (fMSE) before/after, and the mean foreground–background embedding similarity
+    before/after measured with the final MLP. Inputs 3×H×W / 1×H×W."""
+    from hcl.contrastive import HCLLoss
+    from hcl.metrics import fmse
+
+    torch.manual_seed(seed)
+    batch = [t[None].float() for t in (composite, target, mask)]
+    loss_fn = HCLLoss(k=k, tau=tau, factor=factor, reading=reading)
+    image = batch[0].clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([{"params": [image], "lr": lr},
+                                  {"params": [p for p in loss_fn.parameters() if p.requires_grad], "lr": 1e-3}])
+    history = []
+    for step in range(steps):
+        loss, _ = loss_fn(image.clamp(0, 1), batch[1], batch[2], torch.Generator().manual_seed(step),
+                          composite=batch[0])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss_fn.update_keys()
+        history.append(float(loss.detach()))
+    after = image.detach().clamp(0, 1)
+    after = batch[0] + batch[2] * (after - batch[0])  # only the foreground was optimized
+
+    def similarity(picture):
+        with torch.no_grad():
+            _, info = loss_fn(picture, batch[1], batch[2], torch.Generator().manual_seed(12345), composite=batch[0])
+        return float((info["negatives"][0] @ info["positives"][0].T).mean())
+
+    return {
+        "image": after[0], "history": history,
+        "texture_before": foreground_texture(composite, mask), "texture_after": foreground_texture(after[0], mask),
+        "texture_target": foreground_texture(target, mask),
+        "fmse_before": float(fmse(batch[0], batch[1], batch[2])), "fmse_after": float(fmse(after, batch[1], batch[2])),
+        "similarity_before": similarity(batch[0]), "similarity_after": similarity(after),
+    }
