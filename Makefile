@@ -4,24 +4,27 @@ VENV ?= .venv
 # CPU users get the small CPU build; GPU users: make setup TORCH_SPEC="torch==2.13.0 --index-url <your CUDA index>"
 TORCH_SPEC ?= torch==2.13.0
 DATA ?= data/mini-iharmony4
+VAL ?= data/mini-val
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
 
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
+PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data tutorial test bench demo-checkpoint clean
+.PHONY: help setup data data-val tutorial notebooks test test-browser lab bench ablation demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
 
-setup: $(VENV)/.installed  ## create .venv, install a CPU torch if none imports, then hcl with its extras
+setup: $(VENV)/.installed  ## create .venv: a CPU torch if none imports, then hcl with JupyterLab, widgets and test tools
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e ".[notebooks,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hcl)" >/dev/null
 	touch $@
 
 data: setup $(DATA)/mini.json  ## build the mini-iHarmony4 (400 train / 100 test triples, 256 px) in data/
@@ -29,35 +32,50 @@ data: setup $(DATA)/mini.json  ## build the mini-iHarmony4 (400 train / 100 test
 $(DATA)/mini.json:
 	$(PY) -m hcl data make-mini $(DATA)
 
-tutorial: setup data  ## execute every notebook at its default parameters; figures go to figures/
+data-val: setup $(VAL)/mini.json  ## a photo-disjoint validation set: the training photo 'china' held out
+
+$(VAL)/mini.json:
+	$(PY) -m hcl data make-mini $(VAL) --holdout china
+
+tutorial: setup data  ## execute every notebook at its default parameters into build/tutorial/; figures go to figures/
 	mkdir -p build/tutorial figures
 	@for nb in $(NOTEBOOKS); do \
 		echo "== $$nb"; \
-		$(PY) -m papermill --cwd notebooks --log-output $$nb build/tutorial/$$(basename $$nb) \
-			-p DATA_ROOT ../$(DATA) -p FIGURES ../figures || exit 1; \
+		$(PAPERMILL) $$nb build/tutorial/$$(basename $$nb) -p DATA_ROOT ../$(DATA) -p FIGURES ../figures || exit 1; \
 	done
 	@echo "executed notebooks: build/tutorial/, figures: figures/"
 
-test: setup  ## unit tests, notebooks under papermill with small parameters, then nbval on them
+notebooks: tutorial  ## refresh the committed notebooks with the outputs of a full default run
+	$(PY) -m hcl.notebook_tools strip build/tutorial notebooks
+
+test: setup  ## unit tests, then every notebook executed once (small parameters) under nbval
 	$(PY) -m pytest tests -q
+	$(PY) -m tests.ci_notebooks build/ci-notebooks
 	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider build/ci-notebooks
+
+test-browser: setup  ## JupyterLab in headless Chromium: every widget driven, screenshots in build/browser/
+	$(PY) -m tests.browser.run
+
+lab: setup data  ## open the notebooks in JupyterLab with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks
 
 bench: setup data  ## benchmarks: JSON in benchmarks/results/, figures in figures/
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_model.py
 	$(PY) benchmarks/bench_contrastive.py
 	$(PY) benchmarks/bench_system.py
+	$(PY) benchmarks/bench_time_to_quality.py
 
-DEMO_TRAIN := $(PY) -m hcl train --config tiny --data data/mini-iharmony4-2000 --out runs/demo \
-	--loss-weights 0.4 0.5 0.0 --colour-jitter 0.1 --val-every 500 --workers 1 --device cpu
+ablation: setup data-val  ## remake the committed Table VI ablation on the validation set (hours on a CPU; reuses finished runs)
+	$(PY) -m hcl ablate --data $(VAL) --out results/ablation --seeds 3 --steps 300 --image-size 128
 
-demo-checkpoint: setup  ## retrain the shipped demo checkpoint (about 22 minutes on 2 cores)
-	test -f data/mini-iharmony4-2000/mini.json || $(PY) -m hcl data make-mini data/mini-iharmony4-2000 --train 2000 --seed 0
-	rm -rf runs/demo
-	$(DEMO_TRAIN) --steps 3000 --image-size 128
-	$(DEMO_TRAIN) --steps 4000 --image-size 128 --lr 2e-4 --resume
-	$(PY) -c "from hcl.checkpoint import *; export_inference_checkpoint(load_checkpoint('runs/demo/checkpoints/last.pt'), \
-		DEMO_CHECKPOINT, {'command': 'make demo-checkpoint (see README: The shipped demo checkpoint)'})"
+DEMO_DATA := data/mini-iharmony4-2000
+demo-checkpoint: setup  ## retrain the shipped demo checkpoint (see README: The shipped demo checkpoint)
+	test -f $(DEMO_DATA)/mini.json || $(PY) -m hcl data make-mini $(DEMO_DATA) --train 2000 --seed 0
+	$(PY) -m hcl.demo $(DEMO_DATA)
 
-clean:  ## remove build outputs (keeps .venv and data/)
+gpu-check: setup data  ## the paper config on CUDA: step time, memory, FLOP/s, falling losses (JSON)
+	$(PY) benchmarks/gpu_check.py --data $(DATA) --out benchmarks/results/gpu_check.json
+
+clean:  ## remove build outputs (keeps .venv, data/ and runs/)
 	rm -rf build .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""The plotting functions behind the widgets run headless and return Figures."""
+"""The plotting functions behind the widgets, headless: what each draws, not only that it draws."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import torch
 from matplotlib.figure import Figure
 
 from hcl import viz
+from hcl.contrastive import HCLLoss
 from hcl.data import IHarmony4
+from hcl.model import build
+from hcl.tutorial import BlindComparison, markdown_table
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +19,16 @@ def item(mini_root):
     return IHarmony4(mini_root, "test", image_size=64)[0]
 
 
-def test_patch_explorer_marks_k_cells_per_region(item):
-    fig = viz.patch_explorer(item["composite"], item["real"], item["mask"], k=8, seed=1)
-    assert isinstance(fig, Figure)
-    rectangles = [len(ax.patches) for ax in fig.axes[:2]]
-    assert rectangles == [8, 8]
-    assert "L_HCL" in fig._suptitle.get_text()
+@pytest.mark.parametrize("reading", ["spread", "colour"])
+def test_patch_explorer_marks_k_cells_per_region_and_names_the_reading(item, reading):
+    loss = HCLLoss(k=8, reading=reading)
+    fig = viz.patch_explorer(item["composite"], item["real"], item["mask"], k=8, seed=1, loss=loss, composite=item["composite"])
+    assert [len(ax.patches) for ax in fig.axes[:2]] == [8, 8]
+    title = fig._suptitle.get_text()
+    assert f"reading '{reading}'" in title and "L_HCL" in title
+    similarity = fig.axes[2].images[0].get_array()
+    expected_columns = 8 + (8 if reading == "spread" else 1)  # positives then negatives
+    assert similarity.shape == (8, expected_columns)
 
 
 def test_patch_explorer_accepts_the_factor_8_question(item):
@@ -29,21 +36,91 @@ def test_patch_explorer_accepts_the_factor_8_question(item):
     assert "factor = 8" in fig._suptitle.get_text()
 
 
-def test_overlay_changes_only_the_foreground_and_its_outline(item):
-    overlay = viz.mask_overlay(item["composite"], item["mask"])
+def test_outline_changes_only_the_mask_boundary(item):
+    picture = viz.outlined(item["composite"], item["mask"])
     plain = item["composite"].permute(1, 2, 0).numpy()
-    background = (item["mask"][0].numpy() == 0)
-    changed = np.abs(overlay - plain).sum(-1) > 1e-6
-    assert changed[~background].all()
-    assert changed[background].mean() < 0.2  # only the outline
+    mask = item["mask"][0].numpy() > 0.5
+    changed = np.abs(picture - plain).sum(-1) > 1e-6
+    assert not changed[~mask].any()  # the outline is drawn inside the foreground
+    assert 0 < changed[mask].mean() < 0.5  # only its border, never a fill
+    assert changed.sum() <= (mask ^ np.roll(mask, 1, 0) | mask ^ np.roll(mask, 1, 1)).sum() * 2
 
 
-def test_other_figures_build(item, tmp_path):
-    assert isinstance(viz.triple_figure(item), Figure)
-    assert isinstance(viz.image_grid([[item["composite"], item["real"]]], ["a", "b"]), Figure)
-    assert isinstance(viz.feature_maps([torch.rand(1, 4, 8, 8)], item["mask"][None], ["E"]), Figure)
+def test_architecture_diagram_prints_every_maps_shape():
+    net = build("tiny")
+    fig = viz.architecture_diagram(net, image_size=64)
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for j, width in enumerate(net.config.widths):
+        assert f"E_{j}  ({width}, {64 // 2 ** j}, {64 // 2 ** j})" in texts
+    boxes = [t.get_text() for t in fig.axes[0].texts]
+    assert boxes.count("S2AM") == len(net.config.widths) - 1 and "fusion (external)" in texts
+
+
+def test_loss_curves_draw_the_composite_level_on_the_validation_curve(tmp_path):
+    from hcl.rundir import LOG_COLUMNS
+
     log = tmp_path / "log.csv"
-    log.write_text("step,epoch,total,l1,pixel,hcl,lr,seconds,val_mse,val_psnr,val_fmse\n"
-                   "1,0,1,0.5,0.5,3,0.001,1,,,\n2,0,0.9,0.4,0.4,2.9,0.001,2,10,30,100\n")
-    assert isinstance(viz.loss_curves(viz.read_log(log)), Figure)
-    assert isinstance(viz.bar_comparison({"All": {"composite": 1.0, "model": 0.5}}, "MSE"), Figure)
+    rows = [",".join(LOG_COLUMNS)]
+    for step in (1, 2, 3):
+        values = {"step": step, "epoch": 0, "total": 1, "l1": 0.5 / step, "pixel": 0.6 / step, "hcl": 3, "lr": 1e-3,
+                  "seconds": step, "grad_l1": 1, "grad_pixel": 2, "grad_hcl": 1, "share_l1": 0.25, "share_pixel": 0.5,
+                  "share_hcl": 0.25, "val_mse": 100, "val_psnr": 30, "val_fmse": 400 - step, "val_composite_mse": 300,
+                  "val_composite_fmse": 1234.0}
+        rows.append(",".join(str(values[c]) for c in LOG_COLUMNS))
+    log.write_text("\n".join(rows) + "\n")
+    fig = viz.loss_curves(viz.read_log(log), start={"fmse": 777.0})
+    levels = [line.get_ydata()[0] for line in fig.axes[3].lines if len(set(line.get_ydata())) == 1]
+    assert 1234.0 in levels and 777.0 in levels
+
+
+def test_result_browser_shows_the_error_map_of_the_chosen_image():
+    rng = np.random.default_rng(0)
+    preview = {k: rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8) for k in ("composite", "output", "target")}
+    preview["mask"] = np.zeros((3, 16, 16), bool)
+    preview["mask"][:, 4:12, 4:12] = True
+    fig = viz.result_browser(preview, index=2)
+    shown = fig.axes[3].images[0].get_array()
+    expected = np.clip(np.abs(preview["output"][2] / 255 - preview["target"][2] / 255) * 3, 0, 1)
+    assert np.allclose(shown, expected)
+
+
+def test_blind_comparison_tallies_votes_for_the_method_not_the_side():
+    images = {"mine": [np.zeros((8, 8, 3))] * 4, "theirs": [np.ones((8, 8, 3))] * 4}
+    study = BlindComparison(images, [np.ones((8, 8), bool)] * 4, seed=3)
+    expected = {"mine": 0, "theirs": 0}
+    for _ in range(4):
+        a_name = study.order()[0]
+        expected[a_name] += 1
+        study.vote("A")
+    assert study.votes == expected and study.index == 0
+    assert sum(row[1] for row in study.results()) == 4
+    with pytest.raises(ValueError):
+        study.vote("C")
+    assert isinstance(study.figure(), Figure)
+    study.revealed = True
+    titles = [ax.get_title() for ax in study.figure().axes]
+    assert any("mine" in t for t in titles) and any("theirs" in t for t in titles)
+
+
+def test_blind_comparison_order_is_random_but_seeded():
+    images = {"a": [np.zeros((4, 4, 3))] * 20, "b": [np.zeros((4, 4, 3))] * 20}
+    first = BlindComparison(images, [np.ones((4, 4), bool)] * 20, seed=1).swapped
+    assert first == BlindComparison(images, [np.ones((4, 4), bool)] * 20, seed=1).swapped
+    assert 0 < sum(first) < 20
+
+
+def test_markdown_table_has_a_header_rule_and_one_line_per_row():
+    text = markdown_table(["a", "b"], [[1, 2], [3, 4]])
+    assert text.splitlines() == ["| a | b |", "|---|---|", "| 1 | 2 |", "| 3 | 4 |"]
+
+
+def test_fusion_statistics_reports_the_gap_it_plots(item):
+    from hcl.fusion import StyleFusion
+
+    torch.manual_seed(0)
+    decoder, encoder = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 2:6, 2:6] = 1
+    fig = viz.fusion_statistics(decoder, encoder, mask, StyleFusion(4, "rain", residual=False))
+    after = fig.axes[1].get_title()
+    assert "mean |μ_fg − μ_bg| = 0.00" in after  # RAIN copies the background's statistics exactly
