@@ -1,5 +1,6 @@
-"""L_HCL's cost: (1) vectorized sampling + cropping + embedding against a per-patch Python loop,
-(2) L_HCL's share of a `tiny` training step at 256 px, batch 8, K = 256."""
+"""L_HCL's cost: (1) vectorized sampling + cropping + embedding against the per-patch loop of
+tests/reference.py (the references the tests check against), (2) L_HCL's share of the trainer's own
+`tiny` step (hcl.train.train_step) at 256 px, batch 8, K = 256, with and without L_HCL."""
 
 from __future__ import annotations
 
@@ -12,29 +13,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from common import median_seconds, save_figure, write_results  # noqa: E402
+from common import median_seconds, real_step, save_figure, synthetic_batch, write_results  # noqa: E402
+from hcl.config import preset  # noqa: E402
 from hcl.contrastive import HCLLoss, crop_patches, sample_region_cells  # noqa: E402
-from hcl.losses import HarmonizationLoss  # noqa: E402
-from hcl.model import build  # noqa: E402
+from tests.reference import crop_loop, region_cells_loop  # noqa: E402
 
 
-def looped_embedding(harmonized, mask, k, embed, generator, factor=4, window=8):
-    """The same work one patch at a time: per image, list the region's cells, draw K, crop each
-    8×8 window with a Python loop over pixels' rows, embed each patch alone."""
+def looped_embedding(harmonized, mask, k, embed, generator, factor=4):
+    """The same work one patch at a time: per image, list the region's cells with loops, draw K,
+    crop each window with the reference loop, embed each patch alone."""
     sampling_map = F.avg_pool2d(harmonized * mask, factor)
-    pooled = F.avg_pool2d(mask, factor)[:, 0]
     out = []
     for b in range(harmonized.shape[0]):
-        cells = (pooled[b] >= 0.5).nonzero()
-        picks = cells[torch.randint(len(cells), (k,), generator=generator)]
-        for row, col in picks.tolist():
-            patch = torch.zeros(3, window, window)
-            for i in range(window):
-                r = row - window // 2 + i
-                if 0 <= r < sampling_map.shape[2]:
-                    lo, hi = max(0, col - window // 2), min(sampling_map.shape[3], col + window // 2)
-                    patch[:, i, lo - (col - window // 2): hi - (col - window // 2)] = sampling_map[b, :, r, lo:hi]
-            out.append(F.normalize(embed(patch.flatten()[None]), dim=-1))
+        cells = sorted(region_cells_loop(mask[b, 0], factor))
+        picks = [cells[i] for i in torch.randint(len(cells), (k,), generator=generator).tolist()]
+        for patch in crop_loop(sampling_map[b], picks):
+            out.append(F.normalize(embed(patch[None]), dim=-1))
     return torch.cat(out)
 
 
@@ -45,21 +39,18 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=256)
     args = parser.parse_args()
     torch.manual_seed(0)
-    harmonized = torch.rand(args.batch, 3, args.size, args.size)
-    target = torch.rand_like(harmonized)
-    mask = torch.zeros(args.batch, 1, args.size, args.size)
-    mask[:, :, args.size // 4: 3 * args.size // 4, args.size // 5: args.size // 2] = 1
-    loss = HCLLoss(k=args.k)
+    composite, mask, target = synthetic_batch(args.batch, args.size)
+    loss = HCLLoss(k=args.k, reading="spread")  # raw 8×8 windows: the paper's embedding input
     generator = torch.Generator().manual_seed(0)
 
     def vectorized():
         with torch.no_grad():
             cells, _ = sample_region_cells(mask, args.k, generator)
-            loss.embed(crop_patches(F.avg_pool2d(harmonized * mask, 4), cells))
+            loss.embed(crop_patches(F.avg_pool2d(composite * mask, 4), cells))
 
     def looped():
         with torch.no_grad():
-            looped_embedding(harmonized, mask, args.k, loss.embed.mlp, generator)
+            looped_embedding(composite, mask, args.k, loss.embed.mlp, generator)
 
     t_vectorized = median_seconds(vectorized, repeats=5)
     t_looped = median_seconds(looped, repeats=1, warmup=0)
@@ -67,33 +58,25 @@ def main() -> None:
     print(f"sampling + crop + embed, {args.batch}×{args.k} patches: vectorized {1000 * t_vectorized:.1f} ms, "
           f"loop {1000 * t_looped:.0f} ms → {speedup:.0f}× faster")
 
-    net = build("tiny")
-    criterion = HarmonizationLoss()
-    without = HarmonizationLoss(0.4, 0.5, 0.0)
-    optimizer = torch.optim.AdamW(list(net.parameters()) + list(criterion.parameters()), lr=1e-3)
-
-    def train_step(objective):
-        def run():
-            out = objective(net(harmonized, mask), target, mask, generator)["total"]
-            optimizer.zero_grad(set_to_none=True)
-            out.backward()
-            optimizer.step()
-        return run
-
-    t_step = median_seconds(train_step(criterion), repeats=4)
-    t_step_without = median_seconds(train_step(without), repeats=4)
+    batch = (composite, mask, target)
+    step_with, _ = real_step(preset("tiny"), batch)
+    step_without, _ = real_step(preset("tiny", loss_weights=(0.4, 0.5, 0.0)), batch)
+    t_step = median_seconds(step_with, repeats=4)
+    t_step_without = median_seconds(step_without, repeats=4)
+    default = HCLLoss(k=args.k)
 
     def hcl_alone():
-        h = harmonized.clone().requires_grad_(True)
-        value, _ = loss(h, target, mask, generator)
+        h = composite.clone().requires_grad_(True)
+        value, _ = default(h, target, mask, generator, composite=composite)
         value.backward()
 
     t_hcl = median_seconds(hcl_alone, repeats=5)
     share = t_hcl / t_step
-    print(f"tiny step {t_step:.3f} s with L_HCL, {t_step_without:.3f} s without; L_HCL fwd+bwd {1000 * t_hcl:.1f} ms "
-          f"= {100 * share:.1f} % of the step (step difference {100 * (t_step / t_step_without - 1):+.1f} %)")
+    print(f"tiny train_step {t_step:.3f} s with L_HCL, {t_step_without:.3f} s without; L_HCL ('{default.reading}') "
+          f"fwd+bwd {1000 * t_hcl:.1f} ms = {100 * share:.1f} % of the step "
+          f"(step difference {100 * (t_step / t_step_without - 1):+.1f} %)")
     write_results("contrastive", {
-        "batch": args.batch, "size": args.size, "k": args.k,
+        "batch": args.batch, "size": args.size, "k": args.k, "reading": default.reading,
         "vectorized_seconds": t_vectorized, "loop_seconds": t_looped, "speedup_vectorized_vs_loop": round(speedup, 1),
         "tiny_step_seconds": t_step, "tiny_step_without_hcl_seconds": t_step_without, "hcl_seconds": t_hcl,
         "hcl_share_of_step": round(share, 4), "targets": {"speedup_min": 50, "hcl_share_max": 0.10},
@@ -105,7 +88,7 @@ def main() -> None:
     axes[0].set_yscale("log")
     axes[0].set_ylabel("seconds")
     axes[0].set_title(f"sample+crop+embed {args.batch}×{args.k}: {speedup:.0f}×")
-    axes[1].bar(["tiny step", "L_HCL fwd+bwd"], [t_step, t_hcl])
+    axes[1].bar(["tiny train_step", "L_HCL fwd+bwd"], [t_step, t_hcl])
     axes[1].set_title(f"L_HCL share of a step: {100 * share:.1f} %")
     fig.tight_layout()
     save_figure(fig, "bench_contrastive.png")

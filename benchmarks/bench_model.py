@@ -1,7 +1,7 @@
-"""Forward+backward step time and peak memory of the generator at 256 px, batch 8: the full model
-(S2AM + external fusion) against the same backbone without them, channels_last off and on, for
-`tiny` and `paper`, in one run. Each configuration runs in a fresh process so its peak memory is
-its own. On CUDA the step uses bf16 autocast."""
+"""The training step (hcl.train.train_step: forward, Eq. 13, backward, AdamW) at 256 px, batch 8: the
+full method (S2AM + external fusion + L_HCL) against the bare backbone (no S2AM, no fusion, λ3 = 0) and
+against S2AM in Cun & Pun's placement, channels_last off and on, for `tiny` and `paper`, in one run.
+Each configuration runs in a fresh process so its peak memory is its own. On CUDA: bf16 autocast."""
 
 from __future__ import annotations
 
@@ -14,41 +14,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 
-from common import median_seconds, peak_rss_mib, run_isolated, save_figure, write_results  # noqa: E402
-from hcl.model import build, count_parameters  # noqa: E402
+from common import (median_seconds, peak_rss_mib, real_step, run_isolated, save_figure,  # noqa: E402
+                    synthetic_batch, write_results)
+from hcl.model import count_parameters  # noqa: E402
 
-VARIANTS = {"full": {}, "bare": {"s2am": False, "fusion": "none"}}
+VARIANTS = {"full": {}, "bare": {"s2am": "none", "fusion": "none", "loss_weights": (0.4, 0.5, 0.0)},
+            "s2am-original": {"s2am": "original"}}
 
 
 def child(model: str, variant: str, channels_last: bool, batch: int, size: int, repeats: int) -> dict:
+    """One configuration's real training step (hcl.train.train_step), in this fresh process."""
+    from hcl.config import preset
+
     torch.manual_seed(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    net = build(model, **VARIANTS[variant]).to(device)
-    composite = torch.rand(batch, 3, size, size, device=device)
-    mask = torch.zeros(batch, 1, size, size, device=device)
-    mask[:, :, size // 4: 3 * size // 4, size // 4: size // 2] = 1
-    target = torch.rand_like(composite)
-    if channels_last:
-        net = net.to(memory_format=torch.channels_last)
-        composite, mask, target = (t.contiguous(memory_format=torch.channels_last) for t in (composite, mask, target))
-    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    config = preset(model, channels_last=channels_last, **VARIANTS[variant])
+    step, objective = real_step(config, synthetic_batch(batch, size, device), device)
     before = peak_rss_mib()
-
-    def step():
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = (net(composite, mask).float() - target).abs().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     seconds = median_seconds(step, repeats=repeats, warmup=1)
     peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mib()
     return {"model": model, "variant": variant, "channels_last": channels_last, "device": device.type,
-            "parameters": count_parameters(net), "step_seconds": seconds,
+            "parameters": count_parameters(objective.net), "step_seconds": seconds,
             "peak_memory_mib": round(peak, 1), "memory_before_step_mib": round(before, 1)}
 
 
@@ -81,7 +69,7 @@ def main() -> None:
             bare = next(r for r in rows if r["model"] == model and r["channels_last"] == cl and r["variant"] == "bare")
             overhead[f"{model}_channels_last_{cl}"] = round(full["step_seconds"] / bare["step_seconds"] - 1, 4)
     for key, value in overhead.items():
-        print(f"S2AM + fusion overhead, {key}: {100 * value:+.1f} %")
+        print(f"S2AM + fusion + L_HCL over the bare backbone, {key}: {100 * value:+.1f} %")
     write_results("model", {"batch": args.batch, "size": args.size, "rows": rows,
                             "s2am_fusion_overhead_vs_bare": overhead, "target_overhead_max": 0.15})
 

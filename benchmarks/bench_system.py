@@ -17,27 +17,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from common import median_seconds, peak_rss_mib, run_isolated, save_figure, write_results  # noqa: E402
-from hcl.losses import HarmonizationLoss  # noqa: E402
+from common import (median_seconds, peak_rss_mib, real_step, run_isolated, save_figure,  # noqa: E402
+                    synthetic_batch, write_results)
 from hcl.metrics import all_metrics  # noqa: E402
-from hcl.model import build  # noqa: E402
 
 
 def training_throughput(batch: int, size: int) -> dict:
+    """The trainer's own step (hcl.train.train_step) for `tiny`, and its FLOP/s against a matmul's."""
+    from hcl.config import preset
+
     torch.manual_seed(0)
-    net, criterion = build("tiny"), HarmonizationLoss()
-    optimizer = torch.optim.AdamW(list(net.parameters()) + list(criterion.parameters()), lr=1e-3)
-    composite, target = torch.rand(batch, 3, size, size), torch.rand(batch, 3, size, size)
-    mask = torch.zeros(batch, 1, size, size)
-    mask[:, :, size // 4: 3 * size // 4, size // 4: size // 2] = 1
-    generator = torch.Generator().manual_seed(0)
-
-    def step():
-        loss = criterion(net(composite, mask), target, mask, generator)["total"]
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
+    step, _ = real_step(preset("tiny"), synthetic_batch(batch, size))
     with FlopCounterMode(display=False) as counter:
         step()
     flops = counter.get_total_flops()
@@ -81,20 +71,19 @@ def evaluation_throughput(count: int, size: int) -> dict:
 
 
 def harmonize_child(size: int) -> dict:
-    from hcl.checkpoint import model_from_checkpoint
-    from hcl.harmonize import harmonize_arrays
+    """hcl.inference with the shipped demo on a size×size uint8 composite, in a fresh process."""
+    from hcl.inference import load_harmonizer
 
-    net, state = model_from_checkpoint(None)
+    harmonizer = load_harmonizer()
     rng = np.random.default_rng(0)
     composite = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
     mask = np.zeros((size, size), bool)
     mask[size // 4: 3 * size // 4, size // 4: size // 2] = True
     before = peak_rss_mib()
-    with torch.no_grad():
-        harmonize_arrays(net, composite, mask, int(state["train_config"]["image_size"]))
-        start = time.perf_counter()
-        harmonize_arrays(net, composite, mask, int(state["train_config"]["image_size"]))
-        seconds = time.perf_counter() - start
+    harmonizer(composite, mask)
+    start = time.perf_counter()
+    harmonizer(composite, mask)
+    seconds = time.perf_counter() - start
     return {"size": size, "seconds": seconds, "peak_memory_mib": round(peak_rss_mib(), 1),
             "memory_before_mib": round(before, 1)}
 

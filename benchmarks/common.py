@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.reference: the loop references shared with the tests
 RESULTS = ROOT / "benchmarks" / "results"
 FIGURES = ROOT / "figures"
 
@@ -73,3 +74,39 @@ def save_figure(figure, name: str) -> Path:
     figure.savefig(path, dpi=120, bbox_inches="tight")
     print(f"wrote {path.relative_to(ROOT)}")
     return path
+
+
+def synthetic_batch(batch: int, size: int, device="cpu", seed: int = 0):
+    """(composite, mask, real) of random images with a rectangular foreground."""
+    g = torch.Generator().manual_seed(seed)
+    composite = torch.rand(batch, 3, size, size, generator=g)
+    real = (composite + 0.1 * torch.randn(batch, 3, size, size, generator=g)).clamp(0, 1)
+    mask = torch.zeros(batch, 1, size, size)
+    mask[:, :, size // 4: 3 * size // 4, size // 5: size // 2] = 1
+    return tuple(t.to(device) for t in (composite, mask, real))
+
+
+def real_step(config, batch: tuple, device="cpu"):
+    """A closure that runs hcl.train.train_step — the trainer's own step — once per call, for ``config``
+    (an hcl.config.RunConfig), on ``batch``. Returns (step, objective)."""
+    from hcl.losses import HarmonizationLoss
+    from hcl.model import build
+    from hcl.runtime import Runtime, to_channels_last
+    from hcl.train import Objective, train_step
+
+    device = torch.device(device)
+    runtime = Runtime(device)
+    objective = Objective(build(config.model), HarmonizationLoss.from_config(config.loss)).to(device)
+    if runtime.cuda and config.channels_last:
+        objective = objective.to(memory_format=torch.channels_last)
+        batch = to_channels_last(*batch)
+    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=config.optim.lr)
+    generator = torch.Generator(device=device).manual_seed(0)
+
+    def step():
+        values = train_step(objective, optimizer, batch, generator, runtime, amp=config.amp)
+        if runtime.cuda:
+            torch.cuda.synchronize()
+        return values
+
+    return step, objective
