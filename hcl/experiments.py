@@ -175,7 +175,11 @@ def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int,
 def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 300, image_size: int = 128,
            batch_size: int = 8, device: str = "cpu", workers: int = 1, say=print) -> dict:
     """Train and evaluate every row × seed (reusing finished runs); write ``ablation.json`` and
-    ``ablation.md`` into ``out``. Returns the JSON's content."""
+    ``ablation.md`` into ``out``. Returns the JSON's content.
+
+    Rows of an earlier ``ablation.json`` in ``out`` written with the same settings (seeds aside) and not
+    named in this call are kept, so rows can be run by separate processes, or with fewer seeds, and
+    still end up in one table; each row records its own number of seeds."""
     rows = list(rows or ABLATION_ROWS)
     unknown = [r for r in rows if r not in ABLATION_ROWS]
     if unknown:
@@ -183,11 +187,11 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     preview_inputs(data, out)
-    results = {"settings": {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
-                            "seeds": seeds, "eval_size": EVAL_SIZE,
-                            "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
-                            "k": max(16, round(256 * (image_size / 256) ** 2))},
-               "composite": None, "rows": {}}
+    settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
+                "eval_size": EVAL_SIZE, "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
+                "k": max(16, round(256 * (image_size / 256) ** 2))}
+    earlier = _earlier_rows(out / "ablation.json", settings, keep=[r for r in ABLATION_ROWS if r not in rows])
+    results = {"settings": {**settings, "seeds": seeds}, "composite": None, "rows": {}}
     for row in rows:
         runs, folders = {}, {}
         for seed in range(seeds):
@@ -198,13 +202,33 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
             runs[str(seed)] = {m: scores["model"][m] for m in METRICS}
             folders[str(seed)] = str(run.path.relative_to(out))
         values = {m: np.array([r[m] for r in runs.values()]) for m in METRICS}
-        results["rows"][row] = {"description": ABLATION_ROWS[row][0], "runs": runs, "folders": folders,
+        results["rows"][row] = {"description": ABLATION_ROWS[row][0], "seeds": seeds, "runs": runs, "folders": folders,
                                 "mean": {m: float(v.mean()) for m, v in values.items()},
                                 "std": {m: float(v.std()) for m, v in values.items()}}
+    if earlier:
+        say(f"kept {len(earlier)} row(s) of the earlier {out / 'ablation.json'}: {', '.join(earlier)}")
+    merged = {**earlier, **results["rows"]}
+    results["rows"] = {row: merged[row] for row in ABLATION_ROWS if row in merged}
+    results["settings"]["seeds"] = max(values["seeds"] for values in results["rows"].values())
     (out / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "ablation.md").write_text(ablation_markdown(results) + "\n")
     say(f"wrote {out / 'ablation.json'} and {out / 'ablation.md'}")
     return results
+
+
+def _earlier_rows(path: Path, settings: dict, keep: list[str]) -> dict:
+    """The rows named in ``keep`` from an earlier ablation.json with the same settings (seeds aside)."""
+    if not path.exists():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise UserInputError(f"{path} is not valid JSON; move it away and run again") from None
+    same = {k: v for k, v in earlier.get("settings", {}).items() if k != "seeds"} == settings
+    if not same:
+        return {}
+    default_seeds = earlier["settings"].get("seeds")
+    return {row: {"seeds": default_seeds, **values} for row, values in earlier.get("rows", {}).items() if row in keep}
 
 
 def spread_verdict(results: dict, row: str, metric: str = "mse") -> str:
@@ -230,17 +254,17 @@ def ablation_markdown(results: dict) -> str:
     settings = results["settings"]
     lines = [f"# Table VI in miniature: `tiny`, {settings['steps']} steps at {settings['image_size']} px, batch "
              f"{settings['batch_size']}, K = {settings['k']} (scaled with the sampling map), "
-             f"{settings['seeds']} seeds, test split at {settings['eval_size']} px (mean ± std)", "",
-             "| row | ours MSE | ours PSNR | ours fSSIM ×100 | paper MSE | paper PSNR | paper fSSIM ×100 |",
-             "|---|---|---|---|---|---|---|"]
+             f"test split at {settings['eval_size']} px (mean ± std over seeds)", "",
+             "| row | seeds | ours MSE | ours PSNR | ours fSSIM ×100 | paper MSE | paper PSNR | paper fSSIM ×100 |",
+             "|---|---|---|---|---|---|---|---|"]
     composite = results["composite"]
-    lines.append(f"| input composite | {composite['mse']:.2f} | {composite['psnr']:.2f} | "
+    lines.append(f"| input composite | – | {composite['mse']:.2f} | {composite['psnr']:.2f} | "
                  f"{100 * composite['fssim']:.2f} | 170.25* | 31.70* | – |")
     for row, values in results["rows"].items():
         mean, std = values["mean"], values["std"]
         paper = PAPER_TABLE_VI.get(row)
         paper_cells = " | ".join(f"{p:.2f}" for p in paper) if paper else "– | – | –"
-        lines.append(f"| {row}: {values['description']} | {mean['mse']:.2f} ± {std['mse']:.2f} | "
+        lines.append(f"| {row}: {values['description']} | {len(values['runs'])} | {mean['mse']:.2f} ± {std['mse']:.2f} | "
                      f"{mean['psnr']:.2f} ± {std['psnr']:.2f} | {100 * mean['fssim']:.2f} ± {100 * std['fssim']:.2f} | "
                      f"{paper_cells} |")
     lines += ["", "*The paper's Table II composite row (all of iHarmony4), for scale.", ""]

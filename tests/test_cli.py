@@ -191,3 +191,24 @@ def test_ablate_twice_reuses_every_finished_run_and_deletes_nothing(mini_root, t
         assert row["mean"]["mse"] == pytest.approx(np.mean(mse)) and row["std"]["mse"] == pytest.approx(np.std(mse))
     assert {"mse", "fmse"} <= set(results["composite"])
     assert "Table VI" in (out / "ablation.md").read_text() and (out / "mine.txt").read_text() == "keep me"
+
+
+def test_ablate_keeps_rows_of_an_earlier_call_with_the_same_settings_only(mini_root, tmp_path):
+    out = tmp_path / "ablation"
+    common = ["--data", str(mini_root), "--out", str(out), "--image-size", "32", "--batch-size", "2", "--workers", "0"]
+
+    def ablate(rows, seeds, steps):
+        done = subprocess.run([sys.executable, "-m", "hcl", "ablate", *common, "--rows", rows, "--seeds", str(seeds),
+                               "--steps", str(steps)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout, json.loads((out / "ablation.json").read_text())
+
+    ablate("4-hcl,1-l1", 2, 2)
+    stdout, merged = ablate("2-pixel", 1, 2)
+    assert "kept 2 row(s)" in stdout
+    assert list(merged["rows"]) == ["1-l1", "2-pixel", "4-hcl"]          # the table's order, not the calls'
+    assert {row: len(v["runs"]) for row, v in merged["rows"].items()} == {"1-l1": 2, "2-pixel": 1, "4-hcl": 2}
+    assert {row: v["seeds"] for row, v in merged["rows"].items()} == {"1-l1": 2, "2-pixel": 1, "4-hcl": 2}
+    assert "| 2-pixel" in (out / "ablation.md").read_text()
+    _, other = ablate("2-pixel", 1, 3)                                    # other settings: nothing is mixed in
+    assert list(other["rows"]) == ["2-pixel"] and other["settings"]["steps"] == 3
