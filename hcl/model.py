@@ -78,9 +78,12 @@ class HarmonizationNet(nn.Module):
 
     def check_size(self, height: int, width: int) -> None:
         if height % self.stride or width % self.stride:
+            down = lambda side: max(self.stride, side - side % self.stride)
+            up = lambda side: -(-side // self.stride) * self.stride
             raise UserInputError(
                 f"input is {height}×{width} but the network needs sides divisible by {self.stride}; "
-                f"resize or pad to e.g. {height - height % self.stride or self.stride}×{width - width % self.stride or self.stride}"
+                f"crop to {down(height)}×{down(width)} or pad to {up(height)}×{up(width)} "
+                f"(hcl.inference.load_harmonizer takes any size and does this for you)"
             )
 
     def features(self, composite: torch.Tensor, mask: torch.Tensor) -> dict:

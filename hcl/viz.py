@@ -222,7 +222,8 @@ def fusion_statistics(decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.
     with torch.no_grad():
         fused = fusion(decoder, encoder, mask)
     fig, axes = plt.subplots(1, 2, figsize=(8.6, 3.8), sharex=False)
-    for ax, (name, fmap) in zip(axes, (("before fusion: D", decoder), ("after fusion: D̂", fused))):
+    after = "after fusion: D + D̂ (residual form)" if getattr(fusion, "residual", False) else "after fusion: D̂"
+    for ax, (name, fmap) in zip(axes, (("before fusion: D", decoder), (after, fused))):
         mu_fg = masked_mean_std(fmap, mask)[0].flatten().numpy()
         mu_bg = masked_mean_std(fmap, 1 - mask)[0].flatten().numpy()
         gap = float(np.abs(mu_fg - mu_bg).mean())
