@@ -14,6 +14,7 @@ count; evaluation time is excluded. Writes benchmarks/results/time_to_quality.js
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -147,7 +148,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=100, help="test images evaluated")
     parser.add_argument("--methods", nargs="+", default=["plain-unet", "tiny-bare", "tiny-full"])
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     curves = {}
     for method in args.methods:
         print(f"{method}:", flush=True)
@@ -156,6 +157,7 @@ def main() -> None:
     baseline = final.get("plain-unet")
     verdict = {m: (v <= baseline) for m, v in final.items()} if baseline is not None else {}
     write_results("time_to_quality", {"data": args.data, "minutes": args.minutes, "size": args.size,
+                                      "threads": torch.get_num_threads(),
                                       "test_images": args.limit, "curves": curves, "final_fmse": final,
                                       "at_least_as_good_as_plain_unet": verdict})
     import matplotlib.pyplot as plt
@@ -164,7 +166,7 @@ def main() -> None:
     for method, points in curves.items():
         ax.plot([p["cpu_minutes"] for p in points], [p["fmse"] for p in points], "o-", label=method)
     ax.axhline(next(iter(curves.values()))[0]["composite_fmse"], color="k", ls="--", lw=1, label="input composite")
-    ax.set_xlabel("CPU minutes of training (process time, 2 threads)")
+    ax.set_xlabel(f"CPU minutes of training (process time, {torch.get_num_threads()} thread(s))")
     ax.set_ylabel("mini test fMSE at 256 px")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
