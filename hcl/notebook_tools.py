@@ -51,6 +51,8 @@ def parameterize(notebook: dict, values: dict) -> dict:
     source = "# Parameters for this run (injected)\n" + "".join(f"{k} = {v!r}\n" for k, v in values.items())
     injected = {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["injected-parameters"]},
                 "outputs": [], "source": source}
+    if notebook.get("nbformat_minor", 0) >= 5:        # nbformat 4.5 gives every cell an id
+        injected["id"] = "injected-parameters"
     return {**notebook, "cells": cells[:index + 1] + [injected] + cells[index + 1:]}
 
 

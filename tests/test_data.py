@@ -41,7 +41,7 @@ def test_items_carry_the_pixels_of_their_own_files(fixture_tree):
         item = dataset[index]
         real = np.asarray(Image.open(dataset.triples[index].real))
         mask = np.asarray(Image.open(dataset.triples[index].mask)) >= 128
-        assert torch.allclose(item["real"], torch.from_numpy(real).permute(2, 0, 1).float() / 255)
+        assert torch.allclose(item["real"], torch.from_numpy(real.copy()).permute(2, 0, 1).float() / 255)
         assert torch.equal(item["mask"][0].bool(), torch.from_numpy(mask))
         # the composite shares the real image's red channel by construction
         assert torch.allclose(item["composite"][0], item["real"][0], atol=3 / 255)
