@@ -163,11 +163,16 @@ def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
     return json.loads(cached.read_text())
 
 
+def ablation_k(image_size: int) -> int:
+    """K scaled with the sampling map: the paper's 256 at 256 px, 64 at 128 px (at least 16)."""
+    return max(16, round(256 * (image_size / 256) ** 2))
+
+
 def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int, batch_size: int,
                     device: str = "cpu", workers: int = 1) -> RunConfig:
     """``tiny`` with the row's changes; K scaled with the sampling map (256 at 256 px, 64 at 128 px)."""
-    k = max(16, round(256 * (image_size / 256) ** 2))
-    return preset("tiny", data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
+    return preset("tiny", data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed,
+                  k=ablation_k(image_size),
                   device=device, workers=workers, val_every=steps, save_every=max(1, min(steps, 500)),
                   val_images=16, **ABLATION_ROWS[row][1])
 
@@ -189,7 +194,7 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     preview_inputs(data, out)
     settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
                 "eval_size": EVAL_SIZE, "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
-                "k": max(16, round(256 * (image_size / 256) ** 2))}
+                "k": ablation_k(image_size)}
     earlier = _earlier_rows(out / "ablation.json", settings, keep=[r for r in ABLATION_ROWS if r not in rows])
     results = {"settings": {**settings, "seeds": seeds}, "composite": None, "rows": {}}
     for row in rows:
