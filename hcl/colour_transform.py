@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hcl.data.imageio import resize_mask
+from hcl.config import ModelConfig
+from hcl.tensors import resize_mask
 from hcl.stats import masked_mean, masked_mean_std
 
 STATISTICS = 2 * 3 * 6 + 12 + 1  # six regions' mean/std, the boundary fit θ and its residual
@@ -108,7 +109,7 @@ class ColourTransformHead(nn.Module):
     ``statistics=False`` leaves out the boundary fit and the region statistics: the MLP then sees
     the network's pooled features only (an ablation row measures what the statistics bring)."""
 
-    def __init__(self, channels: int, hidden: int = 128, statistics: bool = True):
+    def __init__(self, channels: int, hidden: int = 128, statistics: bool = ModelConfig.head_statistics):
         super().__init__()
         self.statistics = statistics
         self.confidence = nn.Conv2d(channels, 1, 1)

@@ -1,6 +1,9 @@
 """One typed configuration for a run: the model, the loss, the data, the optimizer and the run itself.
 
-Every setting lives here once. The ``hcl train`` flags are derived from these fields (each field's
+Every setting lives here once, and so does its default: a module that needs a default takes it from
+its section (``LossConfig.tau``, ``ModelConfig.fusion``; a dataclass field's default is also its class
+attribute) or is built from the section (``StyleFusion.from_config``, ``HarmonizationLoss.from_config``,
+``HCLLoss.from_config``). ``tests/test_config.py`` walks the constructors' defaults against these. The ``hcl train`` flags are derived from these fields (each field's
 ``flag`` and ``help``), the notebooks pass the same names to :func:`preset`, and a checkpoint stores
 the whole configuration (:meth:`RunConfig.to_dict`) so that :meth:`RunConfig.from_dict` rebuilds it,
 and the model, from the checkpoint alone.
@@ -23,7 +26,6 @@ HEADS = ("image", "transform")
 SCHEDULES = ("constant", "cosine")
 # the contrastive readings of Eqs. (10)-(11); hcl.contrastive.READINGS is this tuple
 READINGS = ("literal", "spread", "composite-negatives", "style", "colour")
-DEFAULT_READING = "colour"  # chosen by the ablation and the texture check (notebook 04)
 
 
 def option(default, help: str, flag: str | None = None, choices=None, nargs=None, metavar=None):
@@ -38,8 +40,10 @@ class ModelConfig:
 
     widths: tuple[int, ...] = option((16, 32, 64, 128), "channels per scale, finest first", nargs="+", metavar="C")
     blocks_per_stage: int = option(1, "residual blocks per encoder and decoder stage")
-    s2am: str = option("ours", "S2AM attention: 'ours' (on every decoder stage's output), 'original' (Cun & "
+    s2am: str = option("ours", "S2AM attention: 'ours' (on the decoder stages' outputs), 'original' (Cun & "
                        "Pun: middle scales, on skip + decoder), 'none'", choices=S2AM_VARIANTS)
+    s2am_full_resolution: bool = option(False, "'ours' also at the finest decoder stage (full resolution), where "
+                                        "S2AM's maps cost the most memory traffic; Cun & Pun never place it there")
     fusion: str = option("external", "style fusion variant (Eqs. 1-7 are 'external')", choices=FUSION_VARIANTS)
     fusion_residual: bool = option(True, "fusion adds to the decoder map (D + D̂) instead of replacing it")
     psi_input: str = option("reference", "what feeds ψ's affine layers f_s, f_b (Eqs. 6-7): the reference "
@@ -69,7 +73,7 @@ class LossConfig:
                                                       metavar=("L1", "PIXEL", "HCL"))
     pixel_loss_scale: float = option(255.0, "L1 and L_pixel are computed on images scaled to [0, this] "
                                      "(the paper does not say; 255 is iSSAM's scale)")
-    hcl_reading: str = option(DEFAULT_READING, "reading of Eqs. (10)-(11)", choices=READINGS)
+    hcl_reading: str = option("colour", "reading of Eqs. (10)-(11)", choices=READINGS)
     k: int = option(256, "patches per region (K)")
     tau: float = option(0.07, "InfoNCE temperature τ")
     factor: int = option(4, "sampling-map factor (the paper's question 1: 4 or 8)")
@@ -81,6 +85,9 @@ class LossConfig:
         _check_choice("hcl_reading", self.hcl_reading, READINGS)
         if len(self.loss_weights) != 3 or any(w < 0 for w in self.loss_weights):
             raise UserInputError(f"--loss-weights needs three non-negative numbers, got {self.loss_weights}")
+
+
+DEFAULT_READING = LossConfig.hcl_reading  # chosen by the texture check of notebook 04
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ class RunConfig:
     def from_dict(cls, values: dict) -> "RunConfig":
         """Rebuild a configuration stored by :meth:`to_dict`; fields it lacks take today's defaults."""
         values = dict(values)
+        model = values.get("model") or {}
+        if model.get("s2am") == "ours" and "s2am_full_resolution" not in model:
+            values["model"] = {**model, "s2am_full_resolution": True}  # written when 'ours' ran at every scale
         sections = {}
         for name, section_type in zip(cls.SECTIONS, (ModelConfig, LossConfig, DataConfig, OptimConfig)):
             known = {f.name for f in fields(section_type)}

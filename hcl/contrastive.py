@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hcl.config import DEFAULT_READING, READINGS
+from hcl.config import DEFAULT_READING, READINGS, LossConfig
 from hcl.errors import UserInputError
 
 NEEDS_COMPOSITE = ("composite-negatives", "style", "colour")
@@ -157,7 +157,7 @@ def infonce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor
     return (torch.logsumexp(logits, dim=-1) - positive_logits).mean(dim=1)
 
 
-def region_infonce(negatives: torch.Tensor, positives: torch.Tensor, tau: float = 0.07) -> torch.Tensor:
+def region_infonce(negatives: torch.Tensor, positives: torch.Tensor, tau: float = LossConfig.tau) -> torch.Tensor:
     """The ``spread`` reading of Eqs. (10)(11): query N_i, positive P_i, negatives N_k (k ≠ i): (B,)."""
     return infonce(negatives, positives, negatives, tau, exclude_self=True)
 
@@ -171,8 +171,9 @@ class HCLLoss(nn.Module):
     ``empty_images``: images that contributed 0, and the embeddings and cells drawn.
     """
 
-    def __init__(self, k: int = 256, tau: float = 0.07, factor: int = 4, window: int = 8, channels: int = 3,
-                 embed_dim: int = 256, reading: str = DEFAULT_READING, key_momentum: float = 0.99):
+    def __init__(self, k: int = LossConfig.k, tau: float = LossConfig.tau, factor: int = LossConfig.factor,
+                 window: int = LossConfig.window, channels: int = 3, embed_dim: int = 256,
+                 reading: str = LossConfig.hcl_reading, key_momentum: float = LossConfig.key_momentum):
         super().__init__()
         if reading not in READINGS:
             raise UserInputError(f"unknown reading {reading!r} of Eqs. (10)-(11); choose from {', '.join(READINGS)}")
@@ -182,6 +183,12 @@ class HCLLoss(nn.Module):
         self.embed = PatchEmbedding(features, embed_dim, embed_dim)
         if reading in NEEDS_COMPOSITE:
             self.key_embed = copy.deepcopy(self.embed).requires_grad_(False)
+
+    @classmethod
+    def from_config(cls, loss: LossConfig) -> "HCLLoss":
+        """From a :class:`hcl.config.LossConfig`."""
+        return cls(k=loss.k, tau=loss.tau, factor=loss.factor, window=loss.window, reading=loss.hcl_reading,
+                   key_momentum=loss.key_momentum)
 
     @torch.no_grad()
     def update_keys(self) -> None:

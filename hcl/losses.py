@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hcl.contrastive import DEFAULT_READING, HCLLoss
+from hcl.config import LossConfig
+from hcl.contrastive import HCLLoss
 from hcl.stats import masked_mean
 
 TERMS = ("l1", "pixel", "hcl")
@@ -43,9 +44,11 @@ class HarmonizationLoss(nn.Module):
     ``pixel``, ``hcl``) plus the contrastive ``diagnostics``. A zero weight skips its term, and
     with λ3 = 0 no contrastive MLP is built at all."""
 
-    def __init__(self, l1_weight: float = 0.4, pixel_weight: float = 0.5, hcl_weight: float = 0.1,
-                 k: int = 256, tau: float = 0.07, factor: int = 4, window: int = 8,
-                 reading: str = DEFAULT_READING, pixel_scale: float = 1.0, key_momentum: float = 0.99):
+    def __init__(self, l1_weight: float = LossConfig.loss_weights[0], pixel_weight: float = LossConfig.loss_weights[1],
+                 hcl_weight: float = LossConfig.loss_weights[2], k: int = LossConfig.k, tau: float = LossConfig.tau,
+                 factor: int = LossConfig.factor, window: int = LossConfig.window,
+                 reading: str = LossConfig.hcl_reading, pixel_scale: float = LossConfig.pixel_loss_scale,
+                 key_momentum: float = LossConfig.key_momentum):
         super().__init__()
         self.weights = {"l1": l1_weight, "pixel": pixel_weight, "hcl": hcl_weight}
         self.pixel_scale = pixel_scale
@@ -53,8 +56,8 @@ class HarmonizationLoss(nn.Module):
             self.hcl = HCLLoss(k=k, tau=tau, factor=factor, window=window, reading=reading, key_momentum=key_momentum)
 
     @classmethod
-    def from_config(cls, loss) -> "HarmonizationLoss":
-        """From a :class:`hcl.config.LossConfig`."""
+    def from_config(cls, loss: LossConfig) -> "HarmonizationLoss":
+        """From a :class:`hcl.config.LossConfig` (the defaults above are that class's)."""
         return cls(*loss.loss_weights, k=loss.k, tau=loss.tau, factor=loss.factor, window=loss.window,
                    reading=loss.hcl_reading, pixel_scale=loss.pixel_loss_scale, key_momentum=loss.key_momentum)
 

@@ -81,3 +81,143 @@ def test_sections_have_disjoint_flat_names():
     names = [f.name for section in ("model", "loss", "data", "optim")
              for f in fields(type(getattr(PRESETS["tiny"], section)))]
     assert len(names) == len(set(names))
+
+
+# ---------------------------------------------------------------------------------------------
+# one source of defaults
+
+# parameters named like a setting whose meaning is another one's, with the reason
+OTHER_MEANING = {
+    ("hcl.ablation", "evaluate_run", "device"): "inference of a finished run: CPU unless asked",
+    ("hcl.ablation", "ablation_config", "device"): "the ablation's own CLI default",
+    ("hcl.ablation", "ablation_config", "workers"): "the ablation's own CLI default",
+    ("hcl.ablation", "ablate", "steps"): "the ablation's length (300), not a training default",
+    ("hcl.ablation", "ablate", "image_size"): "the ablation's training size (128)",
+    ("hcl.ablation", "ablate", "device"): "the ablation's own CLI default",
+    ("hcl.ablation", "ablate", "workers"): "the ablation's own CLI default",
+    ("hcl.checkpoint", "model_from_checkpoint", "device"): "DESIGN's load_harmonizer(device='cpu')",
+    ("hcl.config", "RunConfig.__init__", "data"): "the data section, not the data root",
+    ("hcl.contrastive_alone", "hcl_alone", "steps"): "pixel-optimization steps of the L_HCL-alone study",
+    ("hcl.contrastive_alone", "hcl_alone", "lr"): "the pixels' learning rate in that study",
+    ("hcl.data.dataset", "IHarmony4.__init__", "seed"): "None: no augmentation seed for evaluation sets",
+    ("hcl.evaluate", "evaluate", "workers"): "evaluation loads in the main process",
+    ("hcl.harmonize", "harmonize_file", "device"): "inference: CPU unless asked",
+    ("hcl.inference", "Harmonizer.__init__", "device"): "inference: CPU unless asked",
+    ("hcl.inference", "load_harmonizer", "device"): "DESIGN's load_harmonizer(device='cpu')",
+    ("hcl.model", "build", "image_size"): "None: the preset's",
+    ("hcl.stats", "gaussian_taps", "device"): "a tensor's device",
+    ("hcl.viz", "patch_explorer", "k"): "cells drawn for the figure, not the loss's K",
+    ("hcl.viz", "_smooth", "window"): "a moving-average window, not the crop window",
+}
+
+
+def _package_signatures():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import hcl
+
+    for info in pkgutil.walk_packages(hcl.__path__, "hcl."):
+        if info.name == "hcl.__main__":
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if getattr(obj, "__module__", None) != info.name:
+                continue
+            if inspect.isclass(obj):
+                targets = [obj.__init__, *(v for v in vars(obj).values() if inspect.isfunction(v))]
+            elif inspect.isfunction(obj):
+                targets = [obj]
+            else:
+                continue
+            for target in targets:
+                try:
+                    yield info.name, target.__qualname__, inspect.signature(target)
+                except (TypeError, ValueError):
+                    continue
+
+
+def test_every_default_named_like_a_setting_is_the_configs():
+    """A function's parameter named like a setting (``tau``, ``k``, ``crop_scale`` …) takes the
+    config's default, unless it means something else (listed above with the reason)."""
+    from hcl.config import field_default
+
+    defaults = {name: field_default(f) for name, (_, f) in flat_fields().items()}
+    seen, drifted = set(), []
+    for module, name, signature in _package_signatures():
+        for parameter in signature.parameters.values():
+            if parameter.name not in defaults or parameter.default is parameter.empty:
+                continue
+            key = (module, name, parameter.name)
+            seen.add(key)
+            if parameter.default != defaults[parameter.name] and key not in OTHER_MEANING:
+                drifted.append(f"{module}.{name}({parameter.name}={parameter.default!r}): config says "
+                               f"{defaults[parameter.name]!r}")
+    assert not drifted, "\n".join(drifted)
+    assert not set(OTHER_MEANING) - seen, "stale exemptions"
+
+
+def test_the_constructors_take_their_defaults_from_the_config():
+    """The modules' own names for settings, walked against their config fields."""
+    import inspect
+
+    from hcl.attention import S2AM
+    from hcl.colour_transform import ColourTransformHead
+    from hcl.config import DataConfig, LossConfig, ModelConfig, OptimConfig
+    from hcl.contrastive import HCLLoss, region_infonce
+    from hcl.contrastive_alone import hcl_alone
+    from hcl.data import IHarmony4
+    from hcl.fusion import StyleFusion
+    from hcl.losses import HarmonizationLoss
+    from hcl.model import HarmonizationNet
+    from hcl.train import train_step
+    from hcl.viz import patch_explorer
+
+    loss, model = LossConfig(), ModelConfig()
+    expected = {
+        StyleFusion: {"variant": model.fusion, "residual": model.fusion_residual, "psi_input": model.psi_input},
+        S2AM: {"variant": model.s2am},
+        ColourTransformHead: {"statistics": model.head_statistics},
+        HarmonizationNet: {"image_size": DataConfig().image_size},
+        HCLLoss: {"k": loss.k, "tau": loss.tau, "factor": loss.factor, "window": loss.window,
+                  "reading": loss.hcl_reading, "key_momentum": loss.key_momentum},
+        HarmonizationLoss: {"l1_weight": loss.loss_weights[0], "pixel_weight": loss.loss_weights[1],
+                            "hcl_weight": loss.loss_weights[2], "k": loss.k, "tau": loss.tau, "factor": loss.factor,
+                            "window": loss.window, "reading": loss.hcl_reading, "pixel_scale": loss.pixel_loss_scale,
+                            "key_momentum": loss.key_momentum},
+        region_infonce: {"tau": loss.tau},
+        hcl_alone: {"k": loss.k, "tau": loss.tau, "factor": loss.factor},
+        patch_explorer: {"tau": loss.tau, "factor": loss.factor},
+        IHarmony4: {"image_size": DataConfig().image_size, "crop_scale": DataConfig().crop_scale,
+                    "colour_jitter": DataConfig().colour_jitter},
+        train_step: {"amp": RunConfig().amp, "grad_clip": OptimConfig().grad_clip},
+    }
+    for target, values in expected.items():
+        parameters = inspect.signature(target).parameters
+        for name, value in values.items():
+            assert parameters[name].default == value, (target.__qualname__, name)
+
+
+def test_no_module_repeats_the_temperature_literal():
+    from tests.conftest import REPO
+
+    offenders = [str(p.relative_to(REPO)) for p in sorted((REPO / "hcl").rglob("*.py"))
+                 if p.name != "config.py" and "0.07" in p.read_text()]
+    assert not offenders, offenders
+
+
+def test_from_config_builds_what_the_section_says():
+    from hcl.contrastive import HCLLoss
+    from hcl.fusion import StyleFusion
+    from hcl.losses import HarmonizationLoss
+
+    config = preset("tiny", tau=0.2, k=12, factor=8, hcl_reading="spread", loss_weights=(1, 0, 0.3),
+                    pixel_loss_scale=1.0, fusion="rain", fusion_residual=False, psi_input="normalized-mean")
+    loss = HarmonizationLoss.from_config(config.loss)
+    assert loss.weights == {"l1": 1.0, "pixel": 0.0, "hcl": 0.3} and loss.pixel_scale == 1.0
+    assert (loss.hcl.tau, loss.hcl.k, loss.hcl.factor, loss.hcl.reading) == (0.2, 12, 8, "spread")
+    contrastive = HCLLoss.from_config(config.loss)
+    assert (contrastive.tau, contrastive.k) == (0.2, 12)
+    fusion = StyleFusion.from_config(16, config.model)
+    assert (fusion.variant, fusion.residual, fusion.psi_input) == ("rain", False, "normalized-mean")

@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from hcl.data.imageio import mask_to_tensor, read_mask, read_rgb, resize_image, resize_mask, to_tensor
+from hcl.config import DataConfig
+from hcl.data.imageio import read_mask, read_rgb
+from hcl.tensors import mask_to_tensor, resize_image, resize_mask, to_tensor
 from hcl.data.layout import list_triples
 from hcl.errors import UserInputError
 
@@ -46,8 +48,9 @@ class IHarmony4(Dataset):
 
     crop_ratio = (3 / 4, 4 / 3)
 
-    def __init__(self, root, split: str, subsets=None, image_size=256, augment: bool = False, seed: int | None = None,
-                 colour_jitter: float = 0.0, crop_scale: float = 0.6):
+    def __init__(self, root, split: str, subsets=None, image_size=DataConfig.image_size, augment: bool = False,
+                 seed: int | None = None, colour_jitter: float = DataConfig.colour_jitter,
+                 crop_scale: float = DataConfig.crop_scale):
         self.root = Path(root)
         self.split = split
         self.triples = list_triples(self.root, split, subsets)

@@ -1,17 +1,17 @@
-"""Reading and writing images with errors that name the file and the fix."""
+"""Reading and writing image files with errors that name the file and the fix."""
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from hcl.errors import UserInputError
+from hcl.files import write_atomically
+# the tensor helpers live below both the model and the data package; re-exported here for old imports
+from hcl.tensors import mask_to_tensor, resize_image, resize_mask, to_tensor, to_uint8  # noqa: F401
 
 
 def _open(path: Path) -> Image.Image:
@@ -52,44 +52,6 @@ def read_mask(path: str | Path, expected_hw: tuple[int, int] | None = None) -> n
     return array >= 128
 
 
-def to_tensor(rgb: np.ndarray) -> torch.Tensor:
-    """H×W×3 uint8 → 3×H×W float32 in [0, 1]."""
-    return torch.from_numpy(np.array(rgb, copy=True)).permute(2, 0, 1).float().div_(255.0)
-
-
-def mask_to_tensor(mask: np.ndarray) -> torch.Tensor:
-    """H×W bool → 1×H×W float32 in {0, 1}."""
-    return torch.from_numpy(np.array(mask, copy=True)).float().unsqueeze(0)
-
-
-def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """C×H×W or B×C×H×W float image → (…)×size, bilinear with antialias."""
-    if tuple(image.shape[-2:]) == tuple(size):
-        return image
-    batched = image if image.dim() == 4 else image.unsqueeze(0)
-    out = F.interpolate(batched, size=size, mode="bilinear", antialias=True, align_corners=False)
-    return out if image.dim() == 4 else out[0]
-
-
-def resize_mask(mask: torch.Tensor, size: tuple[int, int], soft: bool = False) -> torch.Tensor:
-    """1×H×W or B×1×H×W mask → (…)×size.
-
-    The one mask resize: ``soft=False`` (images, evaluation): nearest, binarized at 0.5.
-    ``soft=True`` (feature maps inside the network): area averaging, so a cell on the boundary
-    gets the share of it that is foreground."""
-    if tuple(mask.shape[-2:]) == tuple(size):
-        return mask if soft else (mask >= 0.5).to(torch.float32)
-    batched = mask if mask.dim() == 4 else mask.unsqueeze(0)
-    out = F.adaptive_avg_pool2d(batched, size) if soft else F.interpolate(batched, size=size, mode="nearest")
-    out = out if mask.dim() == 4 else out[0]
-    return out if soft else (out >= 0.5).to(torch.float32)
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """3×H×W float in [0, 1] → H×W×3 uint8 (rounded)."""
-    return (image.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy())
-
-
 def encode(array: np.ndarray, fmt: str) -> bytes:
     """Image bytes, deterministic for the same array (no timestamps or metadata)."""
     buffer = io.BytesIO()
@@ -99,17 +61,6 @@ def encode(array: np.ndarray, fmt: str) -> bytes:
     else:
         image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()
-
-
-def write_atomically(path: str | Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` through a temporary file and a rename (never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def save_image(path: str | Path, array: np.ndarray) -> None:
