@@ -65,7 +65,7 @@ class PlainHarmonizer(Harmonizer):
 
     @torch.no_grad()
     def harmonize_tensor(self, composite, mask):
-        from hcl.data.imageio import resize_image, resize_mask
+        from hcl.tensors import resize_image, resize_mask
 
         small, small_mask = resize_image(composite, (self.net_size,) * 2), resize_mask(mask, (self.net_size,) * 2)
         change = nn.functional.interpolate(self.net(small, small_mask) - small, size=composite.shape[-2:], mode="bilinear")
@@ -82,10 +82,7 @@ def test_fmse(harmonizer, test_set, limit) -> float:
 
 def run(method: str, data: str, minutes: float, every: float, size: int, limit: int) -> list[dict]:
     from hcl.config import preset
-    from hcl.losses import HarmonizationLoss
-    from hcl.model import build
-    from hcl.runtime import Runtime
-    from hcl.train import Objective, train_step
+    from hcl.train import build_training
 
     torch.manual_seed(0)
     test_set = IHarmony4(data, "test", image_size=256)
@@ -103,15 +100,14 @@ def run(method: str, data: str, minutes: float, every: float, size: int, limit: 
             optimizer.step()
     else:
         changes = {"s2am": "none", "fusion": "none", "loss_weights": (0.4, 0.5, 0.0)} if method == "tiny-bare" else {}
-        config = preset("tiny", image_size=size, **changes)
-        objective = Objective(build(config.model), HarmonizationLoss.from_config(config.loss))
-        optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=config.optim.lr)
-        harmonizer = Harmonizer(objective.net, size)
-        generator, runtime, jitter = torch.Generator().manual_seed(0), Runtime(torch.device("cpu")), config.data.colour_jitter
-        objective.train()
+        config = preset("tiny", image_size=size, device="cpu", schedule="constant", **changes)
+        training = build_training(config)
+        harmonizer = Harmonizer(training.net, size)
+        training.model.train()  # the harmonizer put the net in eval mode
+        jitter = config.data.colour_jitter
 
         def step(composite, mask, real):
-            train_step(objective, optimizer, (composite, mask, real), generator, runtime)
+            training.step((composite, mask, real))
 
     train_set = IHarmony4(data, "train", image_size=size, augment=True, seed=0, colour_jitter=jitter)
     cpu, points, epoch, steps = 0.0, [], 0, 0

@@ -6,6 +6,7 @@ next to the absolute numbers."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import statistics
@@ -22,8 +23,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 FIGURES = ROOT / "figures"
 
 
-def median_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+def wall_times(fn, repeats: int = 5, warmup: int = 1) -> list[float]:
+    """Wall time of each of ``repeats`` calls of ``fn()``, after ``warmup`` calls."""
     for _ in range(warmup):
         fn()
     times = []
@@ -31,7 +32,18 @@ def median_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def median_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    return statistics.median(wall_times(fn, repeats, warmup))
+
+
+def min_seconds(fn, repeats: int = 5, warmup: int = 1) -> float:
+    """Fastest wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs: on a shared machine
+    the least disturbed run is the best estimate of what the code costs."""
+    return min(wall_times(fn, repeats, warmup))
 
 
 def peak_rss_mib() -> float:
@@ -46,11 +58,19 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
+# glibc returns freed blocks above 128 KiB to the system and pages them back in on the next allocation: a
+# training step allocates and frees the same large maps every time, so with the defaults a third of a `tiny`
+# step at 256 px was page faults (3.1 s against 1.8 s per step, measured), and the more memory a variant
+# uses the more of them it pays. Children keep freed memory in the process instead; set the same two
+# variables in your shell to train faster on a CPU with glibc.
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "4294967296", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
+
+
 def run_isolated(module: str, *args: str) -> dict:
     """Run ``python benchmarks/<module>.py --child ARGS`` in a fresh process (so its peak memory is
-    its own) and return the JSON it prints last."""
+    its own), with the allocator settings above, and return the JSON it prints last."""
     command = [sys.executable, str(ROOT / "benchmarks" / f"{module}.py"), "--child", *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env={**os.environ, **ALLOCATOR})
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -89,24 +109,15 @@ def synthetic_batch(batch: int, size: int, device="cpu", seed: int = 0):
 def real_step(config, batch: tuple, device="cpu"):
     """A closure that runs hcl.train.train_step — the trainer's own step — once per call, for ``config``
     (an hcl.config.RunConfig), on ``batch``. Returns (step, objective)."""
-    from hcl.losses import HarmonizationLoss
-    from hcl.model import build
-    from hcl.runtime import Runtime, to_channels_last
-    from hcl.train import Objective, train_step
+    from hcl.runtime import Runtime
+    from hcl.train import build_training
 
-    device = torch.device(device)
-    runtime = Runtime(device)
-    objective = Objective(build(config.model), HarmonizationLoss.from_config(config.loss)).to(device)
-    if runtime.cuda and config.channels_last:
-        objective = objective.to(memory_format=torch.channels_last)
-        batch = to_channels_last(*batch)
-    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=config.optim.lr)
-    generator = torch.Generator(device=device).manual_seed(0)
+    training = build_training(config, Runtime(torch.device(device)))
 
     def step():
-        values = train_step(objective, optimizer, batch, generator, runtime, amp=config.amp)
-        if runtime.cuda:
+        values = training.step(batch)
+        if training.runtime.cuda:
             torch.cuda.synchronize()
         return values
 
-    return step, objective
+    return step, training.objective

@@ -25,10 +25,9 @@ from common import machine  # noqa: E402
 from hcl.config import preset  # noqa: E402
 from hcl.data import IHarmony4  # noqa: E402
 from hcl.errors import UserInputError  # noqa: E402
-from hcl.losses import HarmonizationLoss  # noqa: E402
-from hcl.model import build, count_parameters  # noqa: E402
-from hcl.runtime import Runtime, resolve_device, to_channels_last  # noqa: E402
-from hcl.train import Objective, train_step  # noqa: E402
+from hcl.model import count_parameters  # noqa: E402
+from hcl.runtime import Runtime, resolve_device  # noqa: E402
+from hcl.train import build_training  # noqa: E402
 
 
 def matmul_flops(device, dtype, side: int) -> float:
@@ -52,25 +51,20 @@ def main(argv=None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny, 2 steps, 32 px")
     args = parser.parse_args(argv)
     if args.dry_run:
-        device, config, steps, size = torch.device("cpu"), preset("tiny", image_size=32, k=16), 2, 32
+        device, config, steps, size = torch.device("cpu"), preset("tiny", image_size=32, k=16, seed=0), 2, 32
     else:
         device = resolve_device("cuda")
-        config, steps, size = preset("paper", image_size=256), args.steps, 256
-    runtime = Runtime(device)
-    torch.manual_seed(0)
-    objective = Objective(build(config.model), HarmonizationLoss.from_config(config.loss)).to(device)
-    if runtime.cuda:
-        objective = objective.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=config.optim.lr)
-    generator = torch.Generator(device=device).manual_seed(0)
+        config, steps, size = preset("paper", image_size=256, seed=0), args.steps, 256
+    # bf16 autocast and channels_last are the config's defaults; on the CPU both are no-ops
+    training = build_training(config, Runtime(device))
+    runtime, objective = training.runtime, training.objective
     dataset = IHarmony4(args.data, "train", image_size=size, augment=True, seed=0)
     loader = DataLoader(dataset, batch_size=8, shuffle=True, drop_last=True, num_workers=0 if args.dry_run else 4)
 
     def batches():
         while True:
             for batch in loader:
-                out = tuple(batch[k].to(device, non_blocking=True) for k in ("composite", "mask", "real"))
-                yield to_channels_last(*out) if runtime.cuda else out
+                yield tuple(batch[k] for k in ("composite", "mask", "real"))
 
     stream = batches()
     sync = torch.cuda.synchronize if runtime.cuda else (lambda: None)
@@ -84,10 +78,10 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         if step == 1:
             with FlopCounterMode(display=False) as counter:
-                values = train_step(objective, optimizer, batch, generator, runtime, amp=True)
+                values = training.step(batch)
             flops = counter.get_total_flops()
         else:
-            values = train_step(objective, optimizer, batch, generator, runtime, amp=True)
+            values = training.step(batch)
         sync()
         times.append(time.perf_counter() - start)
         history.append({k: values[k] for k in ("l1", "pixel", "hcl")})

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from hcl.config import RunConfig
-from hcl.data.imageio import write_atomically
+from hcl.files import write_atomically
 from hcl.errors import UserInputError
 
 DEMO_CHECKPOINT = Path(__file__).parent / "assets" / "demo_tiny.pt"
@@ -59,11 +59,15 @@ def config_of(state: dict) -> RunConfig:
 
 
 def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
-    """``(network in eval mode on device, checkpoint dict)``; ``None`` is the shipped demo."""
+    """``(network in eval mode on device, checkpoint dict)``; ``None`` is the shipped demo; ``device``
+    'cpu', 'cuda' or 'auto'."""
     from hcl.model import HarmonizationNet
+    from hcl.runtime import resolve_device
 
+    device = resolve_device(str(device))
     state = path if isinstance(path, dict) else load_checkpoint(path)
-    net = HarmonizationNet(config_of(state).model)
+    config = config_of(state)
+    net = HarmonizationNet(config.model, config.data.image_size)
     net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
     return net.to(device).eval(), state
 

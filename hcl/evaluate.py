@@ -30,8 +30,12 @@ RATIO_BUCKETS = (("0-5%", 0.0, 0.05), ("5-15%", 0.05, 0.15), ("15-100%", 0.15, 1
 def evaluate(dataset: IHarmony4, harmonizer=None, batch_size: int = 8, convention: str = "default",
              workers: int = 0, progress: bool = True, limit: int | None = None) -> list[dict]:
     """Per-image records: name, subset, foreground ratio, and each metric for ``composite`` (the
-    input) and, when a ``harmonizer`` (:class:`hcl.inference.Harmonizer`) is given, for ``model``.
+    input) and, when a ``harmonizer`` is given, for ``model``: a :class:`hcl.inference.Harmonizer` or a
+    network (:class:`hcl.model.HarmonizationNet`, run through its ``harmonize`` at its own size).
     ``limit``: only the first ``limit`` images."""
+    harmonize = None
+    if harmonizer is not None:
+        harmonize = getattr(harmonizer, "harmonize_tensor", None) or harmonizer.harmonize
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))
     records = []
@@ -40,7 +44,7 @@ def evaluate(dataset: IHarmony4, harmonizer=None, batch_size: int = 8, conventio
         composite, mask, real = batch["composite"], batch["mask"], batch["real"]
         scores = {"composite": all_metrics(composite, real, mask, convention)}
         if harmonizer is not None:
-            pred = harmonizer.harmonize_tensor(composite, mask).cpu()
+            pred = harmonize(composite, mask).cpu()
             scores["model"] = all_metrics(pred, real, mask, convention)
         ratio = mask.flatten(1).mean(1)
         for i, name in enumerate(batch["name"]):

@@ -7,15 +7,9 @@
 - tensors, B×3×H×W in [0, 1] and B×1×H×W (or unbatched 3×H×W and 1×H×W) → the same shape,
 
 of any size, and returns the same kind and size with every background pixel exactly the
-composite's. This is the one inference path: ``hcl evaluate``, ``hcl harmonize``, training's
-validation, the benchmarks and the notebooks all go through it.
-
-Any resolution (the paper's Table IV): the network runs at the size it was trained at. Its output
-reaches the full-size image the way its head allows: a colour transform (``head='transform'``) is
-estimated on the composite resized to at most ``FIT_SIDE`` (256) px along its longest side — finer
-fits read the blurred pixels along the mask's edge and were worse on the validation photo — and applied
-to the full-size composite; a predicted image's change ``pred − composite`` is upsampled and added. Always inside the full-size
-mask only.
+composite's. This module only converts and checks inputs: the harmonization itself, at any
+resolution (the paper's Table IV), is :meth:`hcl.model.HarmonizationNet.harmonize`. ``hcl evaluate``,
+``hcl harmonize``, the benchmarks and the notebooks all go through it; so does training's validation.
 """
 
 from __future__ import annotations
@@ -24,52 +18,29 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from hcl.checkpoint import DEMO_CHECKPOINT, config_of, model_from_checkpoint
-from hcl.data.imageio import resize_image, resize_mask
 from hcl.errors import UserInputError
-from hcl.model import HarmonizationNet, apply_colour_transform
-
-
-FIT_SIDE = 256  # the colour transform is estimated on at most this many pixels along the longest side
-# (chosen on the validation photo: at 1024 px, fitting at 256 gave fMSE 398 against 446 at 512 and 612 at 1024)
+from hcl.model import FIT_SIDE, HarmonizationNet  # noqa: F401 - FIT_SIDE re-exported
+from hcl.runtime import resolve_device
 
 
 class Harmonizer:
     """A trained network with the size it runs at; call it on a composite and its mask."""
 
-    def __init__(self, net: HarmonizationNet, net_size: int, device="cpu", source: str = ""):
-        self.device = torch.device(device)
+    def __init__(self, net: HarmonizationNet, net_size: int | None = None, device="cpu", source: str = ""):
+        self.device = resolve_device(str(device))
         self.net = net.to(self.device).eval()
-        self.net_size = int(net_size)
+        self.net_size = int(net_size or net.image_size)
         self.source = source
 
     def __repr__(self) -> str:
         return f"Harmonizer({self.source or 'network'}, runs at {self.net_size} px on {self.device})"
 
-    @torch.no_grad()
     def harmonize_tensor(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """B×3×H×W in [0, 1] and B×1×H×W (binarized at 0.5) → B×3×H×W, background exact."""
-        composite = composite.to(self.device, torch.float32)
-        mask = (mask.to(self.device, torch.float32) >= 0.5).float()
-        size = (self.net_size, self.net_size)
-        small, small_mask = resize_image(composite, size), resize_mask(mask, size)
-        features = self.net.features(small, small_mask)
-        head = self.net.config.head
-        if head == "image" or composite.shape[-2:] == small.shape[-2:]:
-            change = features["pred"] - small
-            if change.shape[-2:] != composite.shape[-2:]:
-                change = F.interpolate(change, size=composite.shape[-2:], mode="bilinear", align_corners=False)
-            pred = composite + change
-        else:  # one colour transform per image, fitted on up to FIT_SIDE px and applied at full size
-            scale = min(1.0, FIT_SIDE / max(composite.shape[-2:]))
-            fit_size = (max(small.shape[-2], round(composite.shape[-2] * scale)),
-                        max(small.shape[-1], round(composite.shape[-1] * scale)))
-            theta = self.net.head(features["final"], resize_image(composite, fit_size), resize_mask(mask, fit_size))
-            pred = apply_colour_transform(theta, composite)
-        harmonized = pred.clamp(0, 1)
-        return torch.where(mask.expand_as(composite) > 0, harmonized, composite)
+        """B×3×H×W in [0, 1] and B×1×H×W (binarized at 0.5) → B×3×H×W, background exact:
+        :meth:`hcl.model.HarmonizationNet.harmonize` at this harmonizer's size."""
+        return self.net.harmonize(composite, mask, self.net_size)
 
     def __call__(self, composite, mask):
         if isinstance(composite, torch.Tensor):
@@ -99,9 +70,7 @@ class Harmonizer:
                 batch_mask.shape[-2:] != batch_composite.shape[-2:]:
             raise UserInputError(f"mask tensor of shape {tuple(mask.shape)} does not fit the composite "
                                  f"{tuple(composite.shape)}: expected B×1×H×W")
-        out = self.harmonize_tensor(batch_composite, batch_mask).to(composite.device, composite.dtype)
-        inside = batch_mask.to(composite.device).expand_as(batch_composite) >= 0.5
-        out = torch.where(inside, out, batch_composite)  # the background: the composite's own values
+        out = self.harmonize_tensor(batch_composite, batch_mask)
         return out[0] if unbatched else out
 
     def _array(self, composite: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -112,9 +81,8 @@ class Harmonizer:
                                  f"{composite.shape[1]}×{composite.shape[0]}; resize the mask (nearest) to the image")
         image = torch.from_numpy(np.array(composite, copy=True)).permute(2, 0, 1)[None].float() / 255
         weights = torch.from_numpy(mask)[None, None].float()
-        out = self.harmonize_tensor(image, weights)[0]
-        out = out.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-        return np.where(mask[..., None], out, composite)  # the background: the composite's own bytes
+        out = self.harmonize_tensor(image, weights)[0]  # the background: k/255, which rounds back to k
+        return out.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
 def _mask_array(mask) -> np.ndarray:

@@ -1,7 +1,10 @@
 """Training (sections III-C and IV-A): AdamW, lr 1e-3, batch 8, random crops and flips, Eq. (13).
 
-Read :func:`train_step` first: one optimizer step of the paper's objective. :func:`train` is the
-bookkeeping around it:
+Read :func:`train_step` first: one optimizer step of the paper's objective. :func:`build_training`
+makes everything a step needs from a configuration (the benchmarks and the GPU check use it too).
+:func:`train` is the bookkeeping around them, in three parts that read top to bottom:
+:func:`prepare_run` (folder and data), :meth:`Training.resume` (the state of a checkpoint) and
+:func:`run_steps` (the loop: log, validate, save).
 
 - CPU or CUDA (bf16 autocast and channels_last on CUDA); several GPUs or nodes through ``torchrun``
   (:mod:`hcl.runtime`), ``--batch-size`` per process.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,15 +30,14 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hcl.checkpoint import load_checkpoint, save_checkpoint
-from hcl.config import RunConfig, preset  # noqa: F401 - preset is part of this module's interface
+from hcl.config import OptimConfig, RunConfig, preset  # noqa: F401 - preset is part of this module's interface
 from hcl.data import IHarmony4
 from hcl.errors import TrainingDiverged, UserInputError
 from hcl.evaluate import evaluate, summarize
-from hcl.inference import Harmonizer
 from hcl.losses import TERMS, HarmonizationLoss
-from hcl.model import build
+from hcl.model import HarmonizationNet, build
 from hcl.rundir import RunDirectory
-from hcl.runtime import Runtime, autocast, start_runtime, to_channels_last
+from hcl.runtime import Runtime, autocast, resolve_device, start_runtime, to_channels_last
 
 
 class Objective(nn.Module):
@@ -69,7 +72,8 @@ def output_gradient_norms(terms: dict, harmonized: torch.Tensor, weights: dict) 
 
 
 def train_step(objective: nn.Module, optimizer: torch.optim.Optimizer, batch: tuple, generator: torch.Generator,
-               runtime: Runtime, amp: bool = True, grad_clip: float = 0.0, grad_norms: bool = False) -> dict:
+               runtime: Runtime, amp: bool = RunConfig.amp, grad_clip: float = OptimConfig.grad_clip,
+               grad_norms: bool = False) -> dict:
     """One optimizer step of L_all = λ1·L1 + λ2·L_pixel + λ3·L_HCL (Eq. 13).
 
     batch: ``(composite I', mask M', real Ĥ)`` on the device. Returns the terms (and, with
@@ -141,12 +145,12 @@ def parameter_fingerprint(module: nn.Module) -> torch.Tensor:
                        [p.detach().double().abs().sum() for p in module.parameters()])
 
 
-def validation_scores(net, config: RunConfig, dataset: IHarmony4, device) -> dict:
+def validation_scores(net: HarmonizationNet, config: RunConfig, dataset: IHarmony4) -> dict:
     """Mean MSE, PSNR, fMSE of the model (and the composite's MSE, fMSE) on the first
-    ``val_images`` images: :func:`hcl.evaluate.evaluate` with a limit."""
+    ``val_images`` images: :func:`hcl.evaluate.evaluate` with a limit, through ``net.harmonize``."""
     was_training = net.training
-    records = evaluate(dataset, Harmonizer(net, config.data.image_size, device), progress=False,
-                       limit=config.val_images)
+    net.eval()
+    records = evaluate(dataset, net, progress=False, limit=config.val_images)
     net.train(was_training)
     scores = summarize(records)
     model, composite = scores["model"]["All"], scores["composite"]["All"]
@@ -154,67 +158,114 @@ def validation_scores(net, config: RunConfig, dataset: IHarmony4, device) -> dic
             "val_composite_mse": composite["mse"], "val_composite_fmse": composite["fmse"]}
 
 
-def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) a training run; returns a summary (also written to ``OUT/summary.json``)."""
-    runtime = start_runtime(config.device)
-    device = runtime.device
+# ---------------------------------------------------------------------------------------------
+# what a step needs
+
+
+@dataclass
+class Training:
+    """Everything :func:`train_step` needs, built from one configuration by :func:`build_training`.
+
+    ``objective`` holds the network and the loss (whose MLP trains too); ``model`` is the module a step
+    runs: the objective, or its DDP wrapper under ``torchrun``."""
+
+    config: RunConfig
+    runtime: Runtime
+    net: HarmonizationNet
+    criterion: HarmonizationLoss
+    objective: Objective
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    generator: torch.Generator
+
+    def step(self, batch: tuple, grad_norms: bool = False) -> dict:
+        """One optimizer step on ``(composite, mask, real)``, then the learning-rate schedule's."""
+        batch = tuple(t.to(self.runtime.device, non_blocking=True) for t in batch)
+        if self.runtime.cuda and self.config.channels_last:
+            batch = to_channels_last(*batch)
+        values = train_step(self.model, self.optimizer, batch, self.generator, self.runtime, self.config.amp,
+                            self.config.optim.grad_clip, grad_norms)
+        self.scheduler.step()
+        return values
+
+    def state(self, step: int) -> dict:
+        """A checkpoint: weights, optimizer, schedule, every RNG and the configuration."""
+        return {"model": self.net.state_dict(), "criterion": self.criterion.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "step": step,
+                "config": self.config.to_dict(), "rng": capture_rng(self.generator)}
+
+    def resume(self, path) -> int:
+        """Load the checkpoint at ``path`` into this training; returns the step it was taken at. A
+        resumed run may continue with another ``--lr``."""
+        state = load_checkpoint(path, map_location=self.runtime.device)
+        self.net.load_state_dict(state["model"])
+        self.criterion.load_state_dict(state["criterion"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        lr = self.config.optim.lr
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = lr
+        self.scheduler.base_lrs = [lr for _ in self.optimizer.param_groups]
+        restore_rng(state["rng"], self.generator)
+        return int(state["step"])
+
+
+def build_training(config: RunConfig, runtime: Runtime | None = None) -> Training:
+    """The network, L_all (Eq. 13), AdamW and its schedule, and the contrastive sampler's generator,
+    from ``config`` on ``runtime``'s device (default: ``config.device``, one process). Seeds torch,
+    numpy and Python with ``config.seed`` first, so the same configuration builds the same weights."""
+    runtime = runtime or Runtime(resolve_device(config.device))
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    random.seed(config.seed)
+    net = build(config.model, image_size=config.data.image_size)
+    criterion = HarmonizationLoss.from_config(config.loss)
+    objective = Objective(net, criterion).to(runtime.device)
+    if runtime.cuda and config.channels_last:
+        objective = objective.to(memory_format=torch.channels_last)
+    optim = config.optim
+    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=optim.lr,
+                                  weight_decay=optim.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: learning_rate_factor(step, optim.steps, optim.schedule, optim.warmup))
+    generator = torch.Generator(device=runtime.device).manual_seed(config.seed * 1000 + runtime.rank)
+    model = objective
+    if runtime.distributed:
+        model = nn.parallel.DistributedDataParallel(objective, device_ids=[runtime.device.index] if runtime.cuda else None)
+    model.train()
+    return Training(config, runtime, net, criterion, objective, model, optimizer, scheduler, generator)
+
+
+# ---------------------------------------------------------------------------------------------
+# train(): setup, state, loop
+
+
+def prepare_run(config: RunConfig, resume: bool, runtime: Runtime) -> tuple[RunDirectory, IHarmony4, IHarmony4]:
+    """Part 1: the run folder (checked, ``config.json`` written) and the training and validation sets."""
     run = RunDirectory(config.out)
     if runtime.is_main:
         run.prepare(config, resume)
     elif resume and not run.checkpoint.is_file():
         raise UserInputError(f"{run.checkpoint}: nothing to resume; drop --resume to start a new run")
-
-    torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
-    random.seed(config.seed)
     data = config.data
     train_set = IHarmony4(data.data, "train", image_size=data.image_size, augment=True, seed=config.seed,
                           colour_jitter=data.colour_jitter, crop_scale=data.crop_scale)
     val_set = IHarmony4(data.val_data or data.data, "test", image_size=256)
-    optim = config.optim
-    per_epoch = batches_per_epoch(len(train_set), optim.batch_size, runtime.world_size)
-    if per_epoch == 0:
+    if batches_per_epoch(len(train_set), config.optim.batch_size, runtime.world_size) == 0:
         raise UserInputError(f"{data.data}: {len(train_set)} training triples cannot fill one batch of "
-                             f"{optim.batch_size} per process; lower --batch-size")
+                             f"{config.optim.batch_size} per process; lower --batch-size")
+    return run, train_set, val_set
 
-    net = build(config.model)
-    criterion = HarmonizationLoss.from_config(config.loss)
-    objective = Objective(net, criterion).to(device)
-    if runtime.cuda and config.channels_last:
-        objective = objective.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW([p for p in objective.parameters() if p.requires_grad], lr=optim.lr,
-                                  weight_decay=optim.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: learning_rate_factor(step, optim.steps, optim.schedule, optim.warmup))
-    generator = torch.Generator(device=device).manual_seed(config.seed * 1000 + runtime.rank)
 
-    step = 0
-    if resume:
-        state = load_checkpoint(run.checkpoint, map_location=device)
-        net.load_state_dict(state["model"])
-        criterion.load_state_dict(state["criterion"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        for group in optimizer.param_groups:  # a resumed run may continue with another --lr
-            group["initial_lr"] = optim.lr
-        scheduler.base_lrs = [optim.lr for _ in optimizer.param_groups]
-        restore_rng(state["rng"], generator)
-        step = int(state["step"])
-
-    model = objective
-    if runtime.distributed:
-        model = nn.parallel.DistributedDataParallel(objective, device_ids=[device.index] if runtime.cuda else None)
-    model.train()
+def run_steps(training: Training, run: RunDirectory, train_set: IHarmony4, val_set: IHarmony4, step: int,
+              progress: bool = True) -> dict:
+    """Part 3: steps from ``step`` to ``optim.steps`` in the resumable data order; every ``log_every``
+    steps a row of ``log.csv``, every ``val_every`` validation, every ``save_every`` a checkpoint.
+    Returns the last validation scores."""
+    config, runtime, optim = training.config, training.runtime, training.config.optim
+    per_epoch = batches_per_epoch(len(train_set), optim.batch_size, runtime.world_size)
     log = run.open_log(step) if runtime.is_main else None
-
-    def save(step_done: int) -> None:
-        if runtime.is_main:
-            save_checkpoint({
-                "model": net.state_dict(), "criterion": criterion.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "step": step_done, "config": config.to_dict(),
-                "rng": capture_rng(generator),
-            }, run.checkpoint)
-
     bar = tqdm(total=optim.steps, initial=step, desc=f"train {config.preset}", unit="step",
                disable=not (progress and runtime.is_main))
     started = time.perf_counter()
@@ -225,52 +276,58 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dic
         indices = epoch_indices(len(train_set), config.seed, epoch, runtime.rank, runtime.world_size)
         indices = indices[offset * optim.batch_size: per_epoch * optim.batch_size]
         loader = DataLoader(train_set, batch_size=optim.batch_size, sampler=indices, drop_last=True,
-                            num_workers=data.workers, pin_memory=runtime.cuda, persistent_workers=False)
+                            num_workers=config.data.workers, pin_memory=runtime.cuda, persistent_workers=False)
         for batch in loader:
-            batch = tuple(batch[k].to(device, non_blocking=True) for k in ("composite", "mask", "real"))
-            if runtime.cuda and config.channels_last:
-                batch = to_channels_last(*batch)
-            lr = optimizer.param_groups[0]["lr"]
+            lr = training.optimizer.param_groups[0]["lr"]
             measure = bool(config.grad_norm_every) and (step % config.grad_norm_every == 0)
             try:
-                values = train_step(model, optimizer, batch, generator, runtime, config.amp, optim.grad_clip, measure)
+                values = training.step(tuple(batch[k] for k in ("composite", "mask", "real")), measure)
             except TrainingDiverged as error:
                 bar.close()
                 kept = f"the last good checkpoint {run.checkpoint} (step {step - step % config.save_every}) is kept" \
                     if run.checkpoint.exists() else "no checkpoint was written yet"
                 raise TrainingDiverged(f"{error} at step {step + 1}; {kept}. Lower --lr or check the data with: "
                                        "hcl data check ROOT") from None
-            scheduler.step()
             step += 1
             bar.update(1)
-
             validate_now = step % config.val_every == 0 or step == optim.steps
             if step % config.log_every == 0 or validate_now or measure:
                 row = {"step": step, "epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
                 row.update({k: round(v, 6) for k, v in values.items()})
                 if validate_now and runtime.is_main:
-                    last_val = validation_scores(net, config, val_set, device)
+                    last_val = validation_scores(training.net, config, val_set)
                     row.update({k: round(v, 4) for k, v in last_val.items()})
                 if runtime.is_main:
                     log.write(row)
                 bar.set_postfix({k: f"{values[k]:.4f}" for k in ("total", *TERMS)})
-            if step % config.save_every == 0 or step == optim.steps:
-                save(step)
+            if (step % config.save_every == 0 or step == optim.steps) and runtime.is_main:
+                save_checkpoint(training.state(step), run.checkpoint)
             if step >= optim.steps:
                 break
     bar.close()
-    elapsed = time.perf_counter() - started
+    if log is not None:
+        log.close()
+    return last_val
 
-    summary = {"steps": step, "seconds": round(elapsed, 2), "world_size": runtime.world_size,
-               "device": str(device), "validation": last_val, "checkpoint": str(run.checkpoint)}
+
+def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dict:
+    """Run (or resume) a training run; returns a summary (also written to ``OUT/summary.json``)."""
+    runtime = start_runtime(config.device)
+    run, train_set, val_set = prepare_run(config, resume, runtime)  # 1. setup
+    training = build_training(config, runtime)
+    step = training.resume(run.checkpoint) if resume else 0  # 2. state
+    started = time.perf_counter()
+    last_val = run_steps(training, run, train_set, val_set, step, progress)  # 3. the loop
+    summary = {"steps": config.optim.steps, "seconds": round(time.perf_counter() - started, 2),
+               "world_size": runtime.world_size, "device": str(runtime.device), "validation": last_val,
+               "checkpoint": str(run.checkpoint)}
     if runtime.distributed:
-        fingerprint = parameter_fingerprint(objective).to(device)
+        fingerprint = parameter_fingerprint(training.objective).to(runtime.device)
         gathered = [torch.zeros_like(fingerprint) for _ in range(runtime.world_size)]
         dist.all_gather(gathered, fingerprint)
         summary["ranks_in_sync"] = all(torch.equal(gathered[0], g) for g in gathered)
         dist.barrier()
     if runtime.is_main:
-        log.close()
         run.write_summary(summary)
     runtime.stop()
     return summary

@@ -64,7 +64,7 @@ def test_one_colour_transform_is_applied_exactly_at_full_resolution(harmonizer):
     composite and applied to its pixels — the output is that affine map of the composite, nothing is
     upsampled."""
     from hcl.colour_transform import apply_colour_transform
-    from hcl.data.imageio import resize_image, resize_mask
+    from hcl.tensors import resize_image, resize_mask
 
     composite = torch.rand(1, 3, 256, 192)
     mask = torch.zeros(1, 1, 256, 192)
@@ -78,14 +78,76 @@ def test_one_colour_transform_is_applied_exactly_at_full_resolution(harmonizer):
     assert torch.allclose(out, expected, atol=1e-6)
 
 
-def test_the_image_head_upsamples_its_change():
+def test_large_images_fit_the_colour_transform_at_fit_side_and_apply_it_at_full_size(harmonizer):
+    """Above FIT_SIDE px the transform is estimated on the composite resized to FIT_SIDE along its longest
+    side (not on the full-size image) and applied to every full-size pixel."""
+    from hcl.colour_transform import apply_colour_transform
+    from hcl.model import FIT_SIDE
+    from hcl.tensors import resize_image, resize_mask
+
+    torch.manual_seed(3)
+    composite = torch.rand(1, 3, 600, 400)
+    mask = torch.zeros(1, 1, 600, 400)
+    mask[..., 150:450, 100:300] = 1
+    out = harmonizer.harmonize_tensor(composite, mask)
+    fit = (FIT_SIDE, round(400 * FIT_SIDE / 600))
+    with torch.no_grad():
+        final = harmonizer.net.decode(resize_image(composite, (64, 64)), resize_mask(mask, (64, 64)))["final"]
+        theta = harmonizer.net.head(final, resize_image(composite, fit), resize_mask(mask, fit))
+        theta_full = harmonizer.net.head(final, composite, mask)
+    inside = mask.bool().expand_as(composite)
+    expected = apply_colour_transform(theta, composite).clamp(0, 1)
+    assert torch.allclose(out[inside], expected[inside], atol=1e-6)
+    assert not torch.allclose(theta, theta_full, atol=1e-4)  # the fit size matters: this is the path tested
+    assert torch.equal(out[~inside], composite[~inside])
+
+
+def test_the_image_head_adds_its_upsampled_change_inside_the_mask():
+    """A head that predicts a constant change δ: far from the boundary the full-size output is the
+    full-size composite + δ (its own pixels, not an upsampled image); the background is untouched."""
     torch.manual_seed(1)
     net = build("tiny", head="image")
-    torch.nn.init.normal_(net.head.weight, std=0.1)
-    harmonizer = Harmonizer(net, 32)
-    composite, mask = _pair(80, 48)
-    out = harmonizer(composite, mask)
-    assert out.shape == composite.shape and np.array_equal(out[mask == 0], composite[mask == 0])
+    delta = torch.tensor([0.1, -0.05, 0.02])
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.copy_(delta)
+    composite = 0.2 + 0.6 * torch.rand(1, 3, 96, 64)
+    mask = torch.zeros(1, 1, 96, 64)
+    mask[..., 16:80, 8:56] = 1
+    out = Harmonizer(net, 32)(composite, mask)
+    interior = (slice(None), slice(None), slice(28, 68), slice(20, 44))
+    assert torch.allclose(out[interior], composite[interior] + delta.view(1, 3, 1, 1), atol=1e-6)
+    assert torch.equal(out[mask.expand_as(out) == 0], composite[mask.expand_as(out) == 0])
+
+
+@pytest.mark.parametrize("head", ["transform", "image"])
+def test_harmonizing_a_512_px_image_runs_the_head_once(head):
+    net = build("tiny", head=head, image_size=64)
+    calls = []
+    net.head.register_forward_hook(lambda module, inputs, output: calls.append(inputs[0].shape))
+    composite, mask = torch.rand(1, 3, 512, 512), torch.zeros(1, 1, 512, 512)
+    mask[..., 100:300, 200:400] = 1
+    out = net.harmonize(composite, mask)
+    assert len(calls) == 1 and calls[0][-2:] == (64, 64)  # once, on the network's 64 px features
+    assert out.shape == composite.shape and torch.equal(out[mask.expand_as(out) == 0], composite[mask.expand_as(out) == 0])
+
+
+def test_load_harmonizer_on_the_automatic_device():
+    demo = load_harmonizer(device="auto")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert demo.device.type == expected and next(demo.net.parameters()).device.type == expected
+    composite, mask = _pair(70, 50)
+    assert demo(composite, mask).shape == composite.shape
+
+
+def test_the_background_is_exact_in_the_callers_dtype():
+    torch.manual_seed(0)
+    net = build("tiny", image_size=32)
+    composite = torch.rand(1, 3, 40, 40, dtype=torch.float64)
+    mask = torch.zeros(1, 1, 40, 40)
+    mask[..., 10:30, 10:30] = 1
+    out = net.harmonize(composite, mask)
+    assert out.dtype == torch.float64 and torch.equal(out[..., :10, :], composite[..., :10, :])
 
 
 BAD = {
