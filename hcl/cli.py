@@ -67,7 +67,7 @@ def _train(args) -> int:
 
 
 def _ablate(args) -> int:
-    from hcl.experiments import ABLATION_ROWS, ablate
+    from hcl.ablation import ABLATION_ROWS, ablate
 
     if args.list:
         for name, (description, changes) in ABLATION_ROWS.items():

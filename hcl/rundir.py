@@ -16,6 +16,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 from hcl.config import RunConfig
 from hcl.errors import UserInputError
 
@@ -60,6 +62,13 @@ class RunDirectory:
 
     def open_log(self, resume_step: int) -> "RunLog":
         return RunLog(self.log_file, resume_step)
+
+
+def read_log(path: str | Path) -> dict[str, np.ndarray]:
+    """A training run's ``log.csv`` as columns (empty cells → NaN)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: np.array([float(r[key]) if r[key] not in ("", None) else np.nan for r in rows]) for key in rows[0]}
 
 
 class RunLog:

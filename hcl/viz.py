@@ -4,8 +4,7 @@ composite's colours stay visible."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+import copy
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
+from hcl.config import LossConfig
 from hcl.contrastive import HCLLoss, crop_patches
 
 OUTLINE = (1.0, 0.85, 0.0)
@@ -160,7 +160,7 @@ def contrastive_diagram(item: dict | None = None, factor: int = 4, window: int =
         for x0, x1 in ((2.2, 2.7), (4.9, 5.4), (7.3, 7.8)):
             _arrow(ax, (x0, y + 0.45), (x1, y + 0.45))
     _box(ax, 7.9, 1.65, 1.8, 0.7, "shared MLP\n192→256→256, ℓ2", "#eeeeee", fontsize=7)
-    _box(ax, 10.3, 1.3, 2.0, 1.4, "InfoNCE (10)(11)\nτ = 0.07\nmean over i, images (12)", "#fff2cc", fontsize=7.5)
+    _box(ax, 10.3, 1.3, 2.0, 1.4, f"InfoNCE (10)(11)\nτ = {LossConfig.tau}\nmean over i, images (12)", "#fff2cc", fontsize=7.5)
     _arrow(ax, (9.8, 3.15), (10.3, 2.3))
     _arrow(ax, (9.8, 0.95), (10.3, 1.7))
     if item is not None:
@@ -267,13 +267,14 @@ def _cells_on(ax, image, cells, factor, colour):
 
 
 def patch_explorer(harmonized: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, k: int = 16, seed: int = 0,
-                   factor: int = 4, tau: float = 0.07, loss: HCLLoss | None = None, composite: torch.Tensor | None = None,
+                   factor: int = LossConfig.factor, tau: float = LossConfig.tau, loss: HCLLoss | None = None,
+                   composite: torch.Tensor | None = None,
                    alone: dict | None = None) -> Figure:
     """What L_HCL samples and compares for one image (3×H×W, mask 1×H×W) under ``loss``'s reading:
     the negative cells on the harmonized foreground, the positive cells on the real background, the
     query·key similarities the InfoNCE sees, and (``alone``) that reading's L_HCL-alone result."""
-    loss = loss or HCLLoss(k=k, tau=tau, factor=factor)
-    loss.k, loss.tau, loss.factor = k, tau, factor
+    loss = copy.copy(loss) if loss is not None else HCLLoss(k=k, tau=tau, factor=factor)
+    loss.k, loss.tau, loss.factor = k, tau, factor  # on a shallow copy: the caller's loss keeps its settings
     composite = harmonized if composite is None else composite
     batch = [t.unsqueeze(0).float() for t in (harmonized, target, mask, composite)]
     with torch.no_grad():
@@ -312,7 +313,7 @@ def patch_explorer(harmonized: torch.Tensor, target: torch.Tensor, mask: torch.T
 
 
 def texture_comparison(results: dict, composite, target, mask) -> Figure:
-    """L_HCL alone under each reading (``results[reading]`` from :func:`hcl.experiments.hcl_alone`):
+    """L_HCL alone under each reading (``results[reading]`` from :func:`hcl.contrastive_alone.hcl_alone`):
     the image after, its foreground texture against the composite's, and its foreground error."""
     fig, axes = plt.subplots(1, len(results) + 2, figsize=(2.9 * (len(results) + 2), 3.5))
     _show(axes[0], outlined(composite, mask), "composite (start)")
@@ -328,13 +329,6 @@ def texture_comparison(results: dict, composite, target, mask) -> Figure:
 
 # ---------------------------------------------------------------------------------------------
 # training and evaluation
-
-
-def read_log(path: str | Path) -> dict[str, np.ndarray]:
-    """A training run's ``log.csv`` as columns (empty cells → NaN)."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return {key: np.array([float(r[key]) if r[key] not in ("", None) else np.nan for r in rows]) for key in rows[0]}
 
 
 def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict | None = None) -> Figure:

@@ -6,7 +6,7 @@ import sys
 
 import torch.distributed as dist
 
-from hcl.experiments import ABLATION_ROWS, ablation_config
+from hcl.ablation import ABLATION_ROWS, ablation_config
 from hcl.train import train
 
 data, out = sys.argv[1], sys.argv[2]

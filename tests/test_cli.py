@@ -130,6 +130,7 @@ def test_every_command_has_help():
         assert result.returncode == 0 and "usage: hcl" in result.stdout
 
 
+@pytest.mark.slow
 def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_path):
     """The whole path a user takes, each step a fresh ``python -m hcl`` process."""
     def hcl(*args):
@@ -164,12 +165,13 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
 
 def test_ablate_lists_its_rows_name_first():
     done = subprocess.run([sys.executable, "-m", "hcl", "ablate", "--list"], capture_output=True, text=True)
-    from hcl.experiments import ABLATION_ROWS
+    from hcl.ablation import ABLATION_ROWS
 
     assert done.returncode == 0
     assert [line.split()[0] for line in done.stdout.strip().splitlines()] == list(ABLATION_ROWS)
 
 
+@pytest.mark.slow
 def test_ablate_twice_reuses_every_finished_run_and_deletes_nothing(mini_root, tmp_path):
     out = tmp_path / "ablation"
     out.mkdir()
@@ -193,6 +195,7 @@ def test_ablate_twice_reuses_every_finished_run_and_deletes_nothing(mini_root, t
     assert "Table VI" in (out / "ablation.md").read_text() and (out / "mine.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_ablate_keeps_rows_of_an_earlier_call_with_the_same_settings_only(mini_root, tmp_path):
     out = tmp_path / "ablation"
     common = ["--data", str(mini_root), "--out", str(out), "--image-size", "32", "--batch-size", "2", "--workers", "0"]

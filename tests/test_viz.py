@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 
 from hcl import viz
 from hcl.contrastive import HCLLoss
 from hcl.data import IHarmony4
 from hcl.model import build
+from hcl.rundir import read_log
 from hcl.tutorial import BlindComparison, markdown_table
 
 
@@ -68,7 +68,7 @@ def test_loss_curves_draw_the_composite_level_on_the_validation_curve(tmp_path):
                   "val_composite_fmse": 1234.0}
         rows.append(",".join(str(values[c]) for c in LOG_COLUMNS))
     log.write_text("\n".join(rows) + "\n")
-    fig = viz.loss_curves(viz.read_log(log), start={"fmse": 777.0})
+    fig = viz.loss_curves(read_log(log), start={"fmse": 777.0})
     levels = [line.get_ydata()[0] for line in fig.axes[3].lines if len(set(line.get_ydata())) == 1]
     assert 1234.0 in levels and 777.0 in levels
 
@@ -85,18 +85,18 @@ def test_result_browser_shows_the_error_map_of_the_chosen_image():
 
 
 def test_blind_comparison_tallies_votes_for_the_method_not_the_side():
-    images = {"mine": [np.zeros((8, 8, 3))] * 4, "theirs": [np.ones((8, 8, 3))] * 4}
-    study = BlindComparison(images, [np.ones((8, 8), bool)] * 4, seed=3)
-    expected = {"mine": 0, "theirs": 0}
-    for _ in range(4):
-        a_name = study.order()[0]
-        expected[a_name] += 1
-        study.vote("A")
-    assert study.votes == expected and study.index == 0
-    assert sum(row[1] for row in study.results()) == 4
+    """A reader who always prefers the brighter image votes by what the figure shows, never by side: every
+    vote must go to 'theirs' (all ones), however the pairs were shuffled."""
+    images = {"mine": [np.full((8, 8, 3), 0.2)] * 6, "theirs": [np.full((8, 8, 3), 0.9)] * 6}
+    study = BlindComparison(images, [np.ones((8, 8), bool)] * 6, seed=3)
+    assert len({study.order(i) for i in range(6)}) == 2  # both orders occur, so a side-tally would be wrong
+    for _ in range(6):
+        shown = [ax.images[0].get_array() for ax in study.figure().axes[:2]]
+        study.vote("A" if float(np.mean(shown[0][3:5, 3:5])) > float(np.mean(shown[1][3:5, 3:5])) else "B")
+    assert study.votes == {"mine": 0, "theirs": 6} and study.index == 0
+    assert [row[:2] for row in study.results()] == [["mine", 0], ["theirs", 6]]
     with pytest.raises(ValueError):
         study.vote("C")
-    assert isinstance(study.figure(), Figure)
     study.revealed = True
     titles = [ax.get_title() for ax in study.figure().axes]
     assert any("mine" in t for t in titles) and any("theirs" in t for t in titles)

@@ -55,7 +55,7 @@ def ensure_chromium() -> Path:
 def small_copies(folder: Path) -> None:
     """The notebooks with CI-sized parameters, the data they need and the runs notebook 06 reads."""
     from hcl.config import preset
-    from hcl.experiments import latest_run, run_cached
+    from hcl.runcache import latest_run, run_cached
     from hcl.notebook_tools import dump, load, parameterize
     from tests.ci_notebooks import CI_PARAMETERS, RUNS, common_parameters
 

@@ -1,0 +1,244 @@
+"""The Table VI ablation (``hcl ablate``): every row × seed a cached training run of ``tiny``.
+
+The ladder — L1; +L_pixel; +style fusion; +L_HCL — then row 4 under each other reading of
+Eqs. (10)–(11), with S2AM off and in Cun & Pun's placement, fusion replacing the decoder map, the
+paper's image output instead of our colour-transform head, and that head reading the network's
+features only. A row is written as its *changes* to the ``tiny`` preset (whose λ are Eq. 13's), so
+the preset stays the one source of every other setting. Each run is evaluated on the test split at
+256 px (``test.json``) and leaves a preview for notebook 06's result browser.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hcl.config import DEFAULT_READING, READINGS, RunConfig, preset
+from hcl.data import IHarmony4
+from hcl.errors import UserInputError
+from hcl.data.imageio import read_rgb, save_image
+from hcl.evaluate import evaluate, summarize
+from hcl.metrics import METRICS
+from hcl.rundir import RunDirectory
+from hcl.runcache import run_cached
+
+EVAL_SIZE = 256
+BASE = "tiny"
+
+
+def weights_without(*terms: str) -> tuple[float, float, float]:
+    """The preset's λ of Eq. (13) with the named terms (``'pixel'``, ``'hcl'``) set to 0."""
+    names = ("l1", "pixel", "hcl")
+    return tuple(0.0 if name in terms else w for name, w in zip(names, preset(BASE).loss.loss_weights))
+
+
+LADDER = {
+    "1-l1": ("L1 only (Table VI row 1)", dict(loss_weights=weights_without("pixel", "hcl"), fusion="none")),
+    "2-pixel": ("+ L_pixel (row 2)", dict(loss_weights=weights_without("hcl"), fusion="none")),
+    "3-fusion": ("+ style fusion (row 3)", dict(loss_weights=weights_without("hcl"))),
+    "4-hcl": (f"+ L_HCL, reading '{DEFAULT_READING}' (row 4, the full method: the preset itself)", {}),
+}
+VARIANTS = {
+    **{f"4-reading-{reading}": (f"row 4 with the '{reading}' reading", dict(hcl_reading=reading))
+       for reading in READINGS if reading != DEFAULT_READING},
+    "4-s2am-none": ("row 4 without S2AM", dict(s2am="none")),
+    "4-s2am-original": ("row 4 with S2AM placed as in Cun & Pun (middle scales, on skip + decoder)",
+                        dict(s2am="original")),
+    "4-s2am-full-resolution": ("row 4 with our S2AM also at the finest decoder stage (full resolution)",
+                               dict(s2am_full_resolution=True)),
+    "4-fusion-replace": ("row 4 with fusion replacing the decoder map (D̂) instead of adding to it (D + D̂)",
+                         dict(fusion_residual=False)),
+    "4-image-head": ("row 4 predicting the image (the paper's output) instead of a colour transform",
+                     dict(head="image")),
+    "4-no-statistics": ("row 4 whose colour-transform head reads the network's features only (no boundary fit, "
+                        "no region statistics)", dict(head_statistics=False)),
+}
+ABLATION_ROWS = {**LADDER, **VARIANTS}
+# the paper's Table VI (iHarmony4, 60 epochs): MSE, PSNR, fSSIM ×100
+PAPER_TABLE_VI = {"1-l1": (54.55, 34.56, 85.68), "2-pixel": (42.14, 35.53, 88.14),
+                  "3-fusion": (29.08, 37.01, 90.03), "4-hcl": (25.92, 37.50, 90.69)}
+
+
+def reference_row(row: str) -> str | None:
+    """The row a row is compared with: the one above in the ladder, row 4 for the variants."""
+    names = list(LADDER)
+    if row in LADDER:
+        index = names.index(row)
+        return names[index - 1] if index else None
+    return "4-hcl"
+
+
+PREVIEW_IMAGES, PREVIEW_SIZE = 8, 128
+
+
+def write_mosaic(path: Path, images: np.ndarray) -> None:
+    """N×H×W×3 uint8 images side by side in one file (JPEG, or PNG for masks)."""
+    save_image(path, np.concatenate(list(images), axis=1))
+
+
+def read_mosaic(path: Path, count: int) -> np.ndarray:
+    return np.stack(np.split(read_rgb(path), count, axis=1))
+
+
+def preview_inputs(data: str, folder: Path) -> None:
+    """The first test images' composite, target (JPEG) and mask (PNG) at 128 px, once per ablation."""
+    small = IHarmony4(data, "test", image_size=PREVIEW_SIZE)
+    items = [small[i] for i in range(min(PREVIEW_IMAGES, len(small)))]
+    as_uint8 = lambda t: t.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # noqa: E731
+    write_mosaic(folder / "preview_composite.jpg", np.stack([as_uint8(it["composite"]) for it in items]))
+    write_mosaic(folder / "preview_target.jpg", np.stack([as_uint8(it["real"]) for it in items]))
+    write_mosaic(folder / "preview_mask.png", np.stack([as_uint8(it["mask"].expand(3, -1, -1)) for it in items]))
+
+
+def ablation_preview(folder: str | Path, row: str, seed: int) -> dict:
+    """One ablation run's preview for :func:`hcl.viz.result_browser`: composite, output, target, mask."""
+    folder = Path(folder)
+    results = json.loads((folder / "ablation.json").read_text())
+    count = results["settings"].get("preview_images", PREVIEW_IMAGES)
+    run = folder / results["rows"][row]["folders"][str(seed)]
+    return {"composite": read_mosaic(folder / "preview_composite.jpg", count),
+            "target": read_mosaic(folder / "preview_target.jpg", count),
+            "mask": read_mosaic(folder / "preview_mask.png", count)[..., 0] > 127,
+            "output": read_mosaic(run / "preview.jpg", count)}
+
+
+def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
+    """Test-split metrics of a run at 256 px (cached in the run folder as ``test.json``) and
+    ``preview.jpg``: its outputs for the first test images at 128 px, which notebook 06's result
+    browser shows without the checkpoint."""
+    from hcl.inference import load_harmonizer
+
+    cached = run.path / "test.json"
+    if cached.is_file() and (run.path / "preview.jpg").is_file():
+        return json.loads(cached.read_text())
+    harmonizer = load_harmonizer(run.checkpoint, device)
+    if not cached.is_file():
+        dataset = IHarmony4(data, "test", image_size=EVAL_SIZE)
+        scores = summarize(evaluate(dataset, harmonizer, progress=False))
+        cached.write_text(json.dumps({"composite": scores["composite"]["All"], "model": scores["model"]["All"]},
+                                     indent=2) + "\n")
+    small = IHarmony4(data, "test", image_size=PREVIEW_SIZE)
+    items = [small[i] for i in range(min(PREVIEW_IMAGES, len(small)))]
+    composite, mask = (torch.stack([it[k] for it in items]) for k in ("composite", "mask"))
+    output = harmonizer.harmonize_tensor(composite, mask)
+    write_mosaic(run.path / "preview.jpg", output.clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    return json.loads(cached.read_text())
+
+
+def ablation_k(image_size: int) -> int:
+    """K scaled with the sampling map: the paper's 256 at 256 px, 64 at 128 px (at least 16)."""
+    return max(16, round(256 * (image_size / 256) ** 2))
+
+
+def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int, batch_size: int,
+                    device: str = "cpu", workers: int = 1) -> RunConfig:
+    """``tiny`` with the row's changes; K scaled with the sampling map (256 at 256 px, 64 at 128 px)."""
+    return preset(BASE, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed,
+                  k=ablation_k(image_size),
+                  device=device, workers=workers, val_every=steps, save_every=max(1, min(steps, 500)),
+                  val_images=16, **ABLATION_ROWS[row][1])
+
+
+def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 300, image_size: int = 128,
+           batch_size: int = 8, device: str = "cpu", workers: int = 1, say=print) -> dict:
+    """Train and evaluate every row × seed (reusing finished runs); write ``ablation.json`` and
+    ``ablation.md`` into ``out``. Returns the JSON's content.
+
+    Rows of an earlier ``ablation.json`` in ``out`` written with the same settings (seeds aside) and not
+    named in this call are kept, so rows can be run by separate processes, or with fewer seeds, and
+    still end up in one table; each row records its own number of seeds."""
+    rows = list(rows or ABLATION_ROWS)
+    unknown = [r for r in rows if r not in ABLATION_ROWS]
+    if unknown:
+        raise UserInputError(f"unknown ablation row(s) {unknown}; list them with: hcl ablate --list")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    preview_inputs(data, out)
+    settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
+                "eval_size": EVAL_SIZE, "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
+                "k": ablation_k(image_size)}
+    earlier = _earlier_rows(out / "ablation.json", settings, keep=[r for r in ABLATION_ROWS if r not in rows])
+    results = {"settings": {**settings, "seeds": seeds}, "composite": None, "rows": {}}
+    for row in rows:
+        runs, folders = {}, {}
+        for seed in range(seeds):
+            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers)
+            run = run_cached(config, out / "runs", f"{row}-seed{seed}", say=say)
+            scores = evaluate_run(run, data)
+            results["composite"] = scores["composite"]
+            runs[str(seed)] = {m: scores["model"][m] for m in METRICS}
+            folders[str(seed)] = str(run.path.relative_to(out))
+        values = {m: np.array([r[m] for r in runs.values()]) for m in METRICS}
+        results["rows"][row] = {"description": ABLATION_ROWS[row][0], "seeds": seeds, "runs": runs, "folders": folders,
+                                "mean": {m: float(v.mean()) for m, v in values.items()},
+                                "std": {m: float(v.std()) for m, v in values.items()}}
+    if earlier:
+        say(f"kept {len(earlier)} row(s) of the earlier {out / 'ablation.json'}: {', '.join(earlier)}")
+    merged = {**earlier, **results["rows"]}
+    results["rows"] = {row: merged[row] for row in ABLATION_ROWS if row in merged}
+    results["settings"]["seeds"] = max(values["seeds"] for values in results["rows"].values())
+    (out / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "ablation.md").write_text(ablation_markdown(results) + "\n")
+    say(f"wrote {out / 'ablation.json'} and {out / 'ablation.md'}")
+    return results
+
+
+def _earlier_rows(path: Path, settings: dict, keep: list[str]) -> dict:
+    """The rows named in ``keep`` from an earlier ablation.json with the same settings (seeds aside)."""
+    if not path.exists():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise UserInputError(f"{path} is not valid JSON; move it away and run again") from None
+    same = {k: v for k, v in earlier.get("settings", {}).items() if k != "seeds"} == settings
+    if not same:
+        return {}
+    default_seeds = earlier["settings"].get("seeds")
+    return {row: {"seeds": default_seeds, **values} for row, values in earlier.get("rows", {}).items() if row in keep}
+
+
+def spread_verdict(results: dict, row: str, metric: str = "mse") -> str:
+    """One sentence: does the row's difference from its reference exceed the seed spread?"""
+    reference = reference_row(row)
+    rows = results["rows"]
+    if reference is None or reference not in rows:
+        composite = results["composite"][metric]
+        mean = rows[row]["mean"][metric]
+        change = 100 * (1 - mean / composite)
+        return (f"{metric.upper()} {mean:.1f} against the composite's {composite:.1f}: "
+                f"{abs(change):.0f} % {'lower' if change >= 0 else 'higher'}.")
+    a, b = rows[row], rows[reference]
+    difference = a["mean"][metric] - b["mean"][metric]
+    spread = a["std"][metric] + b["std"][metric]
+    verdict = "exceeds" if abs(difference) > spread else "does not exceed"
+    direction = "lower (better)" if difference < 0 else "higher (worse)"
+    return (f"{metric.upper()} {abs(difference):.1f} {direction} than '{reference}': the difference {verdict} "
+            f"the seed spread (sum of the two std, {spread:.1f}).")
+
+
+def ablation_markdown(results: dict) -> str:
+    settings = results["settings"]
+    lines = [f"# Table VI in miniature: `tiny`, {settings['steps']} steps at {settings['image_size']} px, batch "
+             f"{settings['batch_size']}, K = {settings['k']} (scaled with the sampling map), "
+             f"test split at {settings['eval_size']} px (mean ± std over seeds)", "",
+             "| row | seeds | ours MSE | ours PSNR | ours fSSIM ×100 | paper MSE | paper PSNR | paper fSSIM ×100 |",
+             "|---|---|---|---|---|---|---|---|"]
+    composite = results["composite"]
+    lines.append(f"| input composite | – | {composite['mse']:.2f} | {composite['psnr']:.2f} | "
+                 f"{100 * composite['fssim']:.2f} | 170.25* | 31.70* | – |")
+    for row, values in results["rows"].items():
+        mean, std = values["mean"], values["std"]
+        paper = PAPER_TABLE_VI.get(row)
+        paper_cells = " | ".join(f"{p:.2f}" for p in paper) if paper else "– | – | –"
+        lines.append(f"| {row}: {values['description']} | {len(values['runs'])} | {mean['mse']:.2f} ± {std['mse']:.2f} | "
+                     f"{mean['psnr']:.2f} ± {std['psnr']:.2f} | {100 * mean['fssim']:.2f} ± {100 * std['fssim']:.2f} | "
+                     f"{paper_cells} |")
+    lines += ["", "*The paper's Table II composite row (all of iHarmony4), for scale.", ""]
+    lines += [f"- **{row}**: {spread_verdict(results, row)}" for row in results["rows"]]
+    return "\n".join(lines)
+
+

@@ -1,0 +1,44 @@
+"""The run cache: a finished run is reused only when its settings and the code that trained it match."""
+
+from __future__ import annotations
+
+from hcl.config import preset
+from hcl.runcache import code_version, run_cached
+
+
+def _config(mini_root, **changes):
+    settings = dict(data=str(mini_root), steps=1, batch_size=4, image_size=32, workers=0, k=16, val_images=2,
+                    val_every=1000)
+    return preset("tiny", **{**settings, **changes})
+
+
+def test_a_run_is_reused_with_the_same_code_and_settings_and_says_why_not_otherwise(mini_root, tmp_path, monkeypatch):
+    said = []
+    first = run_cached(_config(mini_root), tmp_path, "r", say=said.append)
+    assert said[-1].startswith("training")
+    again = run_cached(_config(mini_root, workers=1, log_every=5), tmp_path, "r", say=said.append)  # how, not what
+    assert again.path == first.path and said[-1].startswith("REUSED")
+
+    monkeypatch.setattr("hcl.runcache.code_version", lambda: "0123456789ab")
+    said.clear()
+    after_a_change = run_cached(_config(mini_root), tmp_path, "r", say=said.append)
+    assert after_a_change.path != first.path and first.summary_file.is_file()  # nothing deleted
+    assert any(line.startswith(f"not reusing {first.path}") and "the code changed" in line for line in said), said
+
+    said.clear()
+    run_cached(_config(mini_root, lr=5e-4), tmp_path, "r", say=said.append)
+    assert any("settings differ: lr 0.001 → 0.0005" in line for line in said), said
+
+
+def test_the_code_version_is_a_hash_of_the_package_sources(tmp_path, monkeypatch):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.py").write_text("y = 2\n")
+    monkeypatch.setattr("hcl.runcache.PACKAGE", tmp_path)
+    version = code_version.__wrapped__()
+    assert version == code_version.__wrapped__()
+    (tmp_path / "sub" / "b.py").write_text('"""Prose about y."""\ny = 2  # a comment\n')
+    assert code_version.__wrapped__() == version  # prose is not code
+    (tmp_path / "sub" / "b.py").write_text("y = 3\n")
+    assert code_version.__wrapped__() != version
+    assert len(code_version()) == 12  # the real package's
