@@ -15,9 +15,13 @@ Two placements (``ModelConfig.s2am``):
   pooling with reduction 16; a learning block C → 2C → C with ELU; the mask binarized, then a
   5-tap Gaussian (σ = √2) with reflected borders. One departure: group norm instead of batch norm,
   as everywhere in this network, so a short run behaves the same in train and eval mode.
-- ``'ours'`` (the first implementation here): on each decoder stage's output, every scale
-  including full resolution; gates from average pooling, reduction 8; a C → C learning block; the
-  area-resized mask blurred with σ = 1.
+- ``'ours'``: on each decoder stage's output, at every scale but the finest (``s2am_full_resolution``
+  adds it: at full resolution S2AM's maps are the largest and its cost is memory traffic more than
+  arithmetic, ``benchmarks/bench_model.py``); gates from average pooling, reduction 8; a C → C
+  learning block; the area-resized mask blurred with σ = 1.
+
+Either way :meth:`S2AM.forward` pools the map once for the three gates and folds the two gates that
+only rescale it into one per-pixel weight; :meth:`S2AM.explicit` is the combination gate by gate.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hcl.blocks import norm
+from hcl.config import ModelConfig
 from hcl.stats import gaussian_taps
 
 
@@ -43,11 +48,15 @@ class ChannelGate(nn.Module):
         self.with_max = with_max
         self.fc = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = self.fc(x.mean(dim=(2, 3)))
+    def weights(self, mean: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
+        """The per-channel gate, B×C×1×1, from the pooled map: its mean (and max) over the pixels, B×C."""
+        logits = self.fc(mean)
         if self.with_max:
-            logits = logits + self.fc(x.amax(dim=(2, 3)))
-        return x * torch.sigmoid(logits)[:, :, None, None]
+            logits = logits + self.fc(peak)
+        return torch.sigmoid(logits)[:, :, None, None]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.weights(x.mean(dim=(2, 3)), x.amax(dim=(2, 3)) if self.with_max else None)
 
 
 def smooth_mask(mask: torch.Tensor, taps: torch.Tensor, padding: str = "replicate") -> torch.Tensor:
@@ -66,7 +75,7 @@ class S2AM(nn.Module):
 
     ``variant='ours'`` or ``'original'`` (see the module docstring)."""
 
-    def __init__(self, channels: int, variant: str = "ours"):
+    def __init__(self, channels: int, variant: str = ModelConfig.s2am):
         super().__init__()
         self.variant = variant
         original = variant == "original"
@@ -89,7 +98,20 @@ class S2AM(nn.Module):
             return smooth_mask((mask >= 0.5).to(mask.dtype), self.taps, "reflect")
         return smooth_mask(mask, self.taps, "replicate")
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def explicit(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The combination as printed, gate by gate: what :meth:`forward` computes (the tests' reference)."""
         smoothed = self.blend_weights(mask)
         foreground = self.learning_block(self.foreground_gate(x)) + self.mix_gate(x)
         return foreground * smoothed + self.background_gate(x) * (1 - smoothed)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``(L(G_fg(x)) + G_mix(x))·M_s + G_bg(x)·(1 − M_s)`` with the map pooled once for the three gates
+        and the two channel gates that only rescale x folded into one per-pixel weight:
+        ``L(G_fg(x))·M_s + x·(g_bg + M_s·(g_mix − g_bg))``."""
+        smoothed = self.blend_weights(mask)
+        mean = x.mean(dim=(2, 3))
+        peak = x.amax(dim=(2, 3)) if self.variant == "original" else None
+        g_fg, g_mix, g_bg = (gate.weights(mean, peak) for gate in (self.foreground_gate, self.mix_gate,
+                                                                  self.background_gate))
+        learned = self.learning_block(x * g_fg)
+        return torch.addcmul(x * torch.addcmul(g_bg, smoothed, g_mix - g_bg), learned, smoothed)

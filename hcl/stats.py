@@ -12,14 +12,34 @@ import torch
 EMPTY_REGION_WEIGHT = 1e-6
 
 
+def _region_sum(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
+    """``Σ x·region`` over ``dim`` (keepdim). For the common case — a one-channel region summed over
+    the pixels — a batched matrix product, so the full B×C×H×W product is never materialized."""
+    if tuple(dim) == (2, 3) and x.dim() == 4 and region.shape[1] == 1:
+        b, c = x.shape[:2]
+        weights = region.to(x.dtype).expand(b, 1, *x.shape[-2:])
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            pixels = x.permute(0, 2, 3, 1).reshape(b, -1, c)  # B×HW×C without a copy
+            return torch.bmm(weights.reshape(b, 1, -1), pixels).view(b, c, 1, 1)
+        return torch.bmm(x.reshape(b, c, -1), weights.reshape(b, -1, 1)).view(b, c, 1, 1)
+    return (x * region.to(x.dtype)).sum(dim=dim, keepdim=True)
+
+
+def _region_weight(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
+    """``Σ region`` over ``dim``, counted once per channel of ``x`` that the region covers."""
+    region = region.to(x.dtype)
+    if region.shape[1] == 1 and 1 in tuple(dim) and x.shape[1] != 1:
+        return region.sum(dim=dim, keepdim=True) * x.shape[1]
+    return region.expand_as(x).sum(dim=dim, keepdim=True)
+
+
 def masked_mean(x: torch.Tensor, region: torch.Tensor, dim=(2, 3)) -> torch.Tensor:
     """Weighted mean of ``x`` over ``dim`` with weights ``region``; 0 where the region is empty.
 
     x: B×C×H×W, region: B×1×H×W (or B×C×H×W) → B×C×1×1 (``keepdim``).
     """
-    region = region.to(x.dtype).expand_as(x)
-    weight = region.sum(dim=dim, keepdim=True)
-    total = (x * region).sum(dim=dim, keepdim=True)
+    weight = _region_weight(x, region, dim)
+    total = _region_sum(x, region, dim)
     has_region = weight > EMPTY_REGION_WEIGHT
     return torch.where(has_region, total / weight.clamp_min(EMPTY_REGION_WEIGHT), torch.zeros_like(total))
 
@@ -31,10 +51,10 @@ def masked_mean_std(
 
     σ = sqrt(var + eps). Where the region is empty, μ = 0 and σ = 1.
     """
-    region = region.to(x.dtype).expand_as(x)
     mean = masked_mean(x, region, dim)
-    variance = masked_mean((x - mean) ** 2, region, dim)
-    weight = region.sum(dim=dim, keepdim=True)
+    centred = x - mean
+    variance = masked_mean(centred * centred, region, dim)
+    weight = _region_weight(x, region, dim)
     std = torch.where(weight > EMPTY_REGION_WEIGHT, torch.sqrt(variance + eps), torch.ones_like(variance))
     return mean, std
 

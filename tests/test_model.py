@@ -103,7 +103,7 @@ def test_s2am_original_sits_at_the_middle_scales_on_the_concatenation():
     assert kinds == ["S2AM", "S2AM", "Identity"]  # coarse → fine: none at full resolution
     widths = net.config.widths
     assert net.attention[0].background_gate.fc[0].in_features == 2 * widths[2]
-    assert build("tiny", s2am="ours").attention[-1].background_gate.fc[0].in_features == widths[0]
+    assert build("tiny", s2am="ours", s2am_full_resolution=True).attention[-1].background_gate.fc[0].in_features == widths[0]
 
 
 def test_colour_transform_is_the_affine_map_it_names():
@@ -145,3 +145,34 @@ def test_dilate_equals_scipy():
     for radius in (1, 3):
         expected = dilate_numpy(mask[0, 0].numpy() > 0, radius)
         assert (dilate(mask, radius)[0, 0].numpy() > 0).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("variant", ["ours", "original"])
+def test_s2am_forward_equals_the_combination_as_printed(variant):
+    """S2AM's forward pools once and folds the gates that only rescale x; with trained (random) gates and
+    learning block it must equal (L(G_fg(x)) + G_mix(x))·M_s + G_bg(x)·(1 − M_s) computed gate by gate."""
+    from hcl.attention import S2AM
+
+    torch.manual_seed(5)
+    attention = S2AM(8, variant)
+    for parameter in attention.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    x = torch.randn(2, 8, 12, 10)
+    mask = torch.zeros(2, 1, 12, 10)
+    mask[0, :, 3:9, 2:7] = 1
+    mask[1, :, :, 5:] = 0.5
+    assert torch.allclose(attention(x, mask), attention.explicit(x, mask), atol=1e-5)
+
+
+def test_our_s2am_skips_the_finest_stage_unless_asked_and_old_checkpoints_keep_it():
+    from hcl.attention import S2AM
+    from hcl.config import RunConfig
+
+    default, everywhere = build("tiny"), build("tiny", s2am_full_resolution=True)
+    assert [isinstance(a, S2AM) for a in default.attention] == [True, True, False]
+    assert all(isinstance(a, S2AM) for a in everywhere.attention)
+    stored = RunConfig().to_dict()
+    del stored["model"]["s2am_full_resolution"]  # a checkpoint written before the setting existed
+    assert RunConfig.from_dict(stored).model.s2am_full_resolution is True
+    stored["model"]["s2am"] = "original"
+    assert RunConfig.from_dict(stored).model.s2am_full_resolution is False

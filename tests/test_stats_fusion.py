@@ -98,16 +98,26 @@ def test_psi_b_adapts_to_the_image_only_when_fed_the_reference_statistics(psi_in
     assert same is not adaptive
 
 
-def test_psi_starts_as_the_identity_for_every_variant():
+def test_psi_starts_as_the_identity_for_every_variant(monkeypatch):
+    """ψ(x) = x at initialization (weights *and* biases zero): each variant's output equals the same
+    variant with ψ bypassed, on inputs where a non-zero scale or bias would show."""
+    from hcl.fusion import AdaptiveAffine
+
     torch.manual_seed(4)
-    decoder, encoder = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
+    decoder, encoder = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6) * 2 + 1
     mask = torch.zeros(2, 1, 6, 6)
     mask[..., 2:5, 1:4] = 1
     for variant in ("adain", "rain", "external"):
         fusion = StyleFusion(4, variant, residual=False)
+        with_psi = fusion(decoder, encoder, mask)
+        with monkeypatch.context() as patch:
+            patch.setattr(AdaptiveAffine, "forward", lambda self, x, condition: x)
+            without_psi = fusion.explicit(decoder, encoder, mask)
+        assert torch.allclose(with_psi, without_psi, atol=1e-5), variant
         for module in fusion.modules():
-            if isinstance(module, torch.nn.Linear):
-                assert torch.equal(module.weight, torch.zeros_like(module.weight))
+            if isinstance(module, AdaptiveAffine):
+                x, condition = torch.randn(3, 4, 2, 2), torch.randn(3, module.scale.in_features)
+                assert torch.equal(module(x, condition), x), variant
 
 
 def test_only_the_affines_a_variant_uses_are_built():
@@ -121,3 +131,36 @@ def test_gaussian_taps_sum_to_one_and_match_the_formula():
     x = torch.arange(-5, 6, dtype=torch.float64)
     expected = torch.exp(-x**2 / (2 * 1.5**2))
     assert torch.allclose(taps, expected / expected.sum(), atol=1e-15) and len(taps) == 11
+
+
+@pytest.mark.parametrize("variant", ["adain", "rain", "external"])
+@pytest.mark.parametrize("residual", [False, True])
+def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(variant, residual):
+    """forward folds normalize → ψ → blend into one affine map of D; with ψ's layers random (as after
+    training) it must equal the explicit composition, which the tests above check against brute force."""
+    torch.manual_seed(7)
+    decoder, encoder = torch.randn(3, 5, 9, 7) * 2 + 1, torch.randn(3, 5, 9, 7) * 3 - 2
+    mask = torch.zeros(3, 1, 9, 7)
+    mask[0, :, 2:6, 1:5] = 1
+    mask[1, :, 4:, :] = 0.5  # soft weights, as the network's area-resized masks
+    mask[2] = 1.0  # no background at all
+    fusion = StyleFusion(5, variant, residual=residual)
+    for module in fusion.modules():
+        if isinstance(module, torch.nn.Linear):
+            torch.nn.init.normal_(module.weight, std=0.3)
+            torch.nn.init.normal_(module.bias, std=0.3)
+    folded, explicit = fusion(decoder, encoder, mask), fusion.explicit(decoder, encoder, mask)
+    assert torch.isfinite(folded).all()
+    assert torch.allclose(folded, explicit, atol=1e-4, rtol=1e-4)
+
+
+def test_masked_statistics_agree_for_channels_last_maps_and_channel_wise_regions():
+    torch.manual_seed(9)
+    x = torch.randn(2, 5, 7, 6) * 3 + 1
+    region = (torch.rand(2, 1, 7, 6) > 0.4).float()
+    mean, std = brute_force_mean_std(x, region)
+    for layout in (x, x.contiguous(memory_format=torch.channels_last)):
+        got_mean, got_std = masked_mean_std(layout, region)
+        assert torch.allclose(got_mean.double(), mean, atol=1e-5) and torch.allclose(got_std.double(), std, atol=1e-4)
+    per_channel = region.expand(2, 5, 7, 6).contiguous()
+    assert torch.allclose(masked_mean_std(x, per_channel)[1].double(), std, atol=1e-4)
