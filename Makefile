@@ -12,7 +12,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data data-val tutorial notebooks test test-browser lab bench ablation demo-checkpoint gpu-check clean
+.PHONY: help setup data data-val tutorial notebooks test test-fast test-browser lab bench ablation demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -48,10 +48,13 @@ tutorial: setup data  ## execute every notebook at its default parameters into b
 notebooks: tutorial  ## refresh the committed notebooks with the outputs of a full default run
 	$(PY) -m hcl.notebook_tools strip build/tutorial notebooks
 
-test: setup  ## unit tests, then every notebook executed once (small parameters) under nbval
-	$(PY) -m pytest tests -q
+test: setup  ## unit tests, then every notebook executed once (small parameters) under nbval; the slowest printed
+	$(PY) -m pytest tests -q --durations=15
 	$(PY) -m tests.ci_notebooks build/ci-notebooks
-	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider build/ci-notebooks
+	$(PY) -m pytest --nbval-lax -q -p no:cacheprovider --durations=15 build/ci-notebooks
+
+test-fast: setup  ## the inner loop: unit tests without those marked slow (training runs, torchrun, the CLI end to end)
+	$(PY) -m pytest tests -q -m "not slow" --durations=5
 
 test-browser: setup  ## JupyterLab in headless Chromium: every widget driven, screenshots in build/browser/
 	$(PY) -m tests.browser.run

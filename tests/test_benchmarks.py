@@ -12,6 +12,7 @@ import torch
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_gpu_check_dry_run_writes_every_number_it_promises(mini_root, tmp_path):
     out = tmp_path / "gpu_check.json"
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), "--dry-run", "--data", str(mini_root),

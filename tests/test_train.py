@@ -52,29 +52,42 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp
     assert [int(line.split(",")[0]) for line in log[1:]] == [1, 2, 3, 4, 5, 6]
 
 
-def test_a_write_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path, monkeypatch):
+def _replace_fails(monkeypatch):
+    def failing_replace(source, target):
+        raise OSError("disk full")  # the process cannot finish the write
+
+    monkeypatch.setattr("hcl.files.os.replace", failing_replace)
+
+
+def test_a_checkpoint_write_that_fails_leaves_the_previous_checkpoint_loadable(tmp_path, monkeypatch):
     path = tmp_path / "last.pt"
     save_checkpoint({"model": {"w": torch.ones(3)}, "config": {}, "step": 1}, path)
-
-    def dying_write(handle_path, payload):
-        with open(str(handle_path) + ".partial", "wb") as handle:
-            handle.write(payload[: len(payload) // 2])
-        raise KeyboardInterrupt  # the process is killed half-way through the write
-
-    monkeypatch.setattr("hcl.checkpoint.write_atomically", dying_write)
-    with pytest.raises(KeyboardInterrupt):
+    _replace_fails(monkeypatch)
+    with pytest.raises(OSError, match="disk full"):
         save_checkpoint({"model": {"w": torch.zeros(3)}, "config": {}, "step": 2}, path)
     state = load_checkpoint(path)
     assert state["step"] == 1 and torch.equal(state["model"]["w"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]  # no temporary file left behind
 
 
-def test_atomic_write_never_exposes_a_partial_file(tmp_path):
-    from hcl.data.imageio import write_atomically
+@pytest.mark.parametrize("failing", ["os.replace", "os.fsync"])
+def test_an_interrupted_atomic_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch, failing):
+    from hcl.files import write_atomically
 
     path = tmp_path / "file.bin"
     write_atomically(path, b"a" * 10)
-    write_atomically(path, b"b" * 20)
-    assert path.read_bytes() == b"b" * 20 and sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"hcl.files.{failing}", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, b"b" * 20)
+    assert path.read_bytes() == b"a" * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]
+    monkeypatch.undo()
+    write_atomically(path, b"c" * 5)
+    assert path.read_bytes() == b"c" * 5
 
 
 def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint(mini_root, tmp_path, monkeypatch):
@@ -106,6 +119,7 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("switch", [["--loss-weights", "0.4", "0.5", "0"], ["--fusion", "adain"]])
 def test_two_torchrun_processes_on_gloo_train_and_keep_identical_parameters(mini_root, tmp_path, switch):
     out = tmp_path / "ddp"
@@ -119,12 +133,13 @@ def test_two_torchrun_processes_on_gloo_train_and_keep_identical_parameters(mini
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 3
 
 
+@pytest.mark.slow
 def test_every_ablation_row_trains_under_torchrun_without_unused_parameters(mini_root, tmp_path):
     command = [*TORCHRUN, str(REPO / "tests" / "ddp_rows.py"), str(mini_root), str(tmp_path)]
     result = subprocess.run(command, env={**ENV, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     in_sync = json.loads(result.stdout.strip().splitlines()[-1])
-    from hcl.experiments import ABLATION_ROWS
+    from hcl.ablation import ABLATION_ROWS
 
     assert set(in_sync) == set(ABLATION_ROWS) and all(in_sync.values())
 
