@@ -220,6 +220,42 @@ def spread_verdict(results: dict, row: str, metric: str = "mse") -> str:
             f"the seed spread (sum of the two std, {spread:.1f}).")
 
 
+def paired_difference(results: dict, row: str, reference: str | None = None, metric: str = "mse") -> dict | None:
+    """The row minus its reference, seed by seed (same seed: same data order, and the same initial
+    weights wherever the two networks share parts): the per-seed differences, their mean and sample
+    std, and a verdict. None when the two rows share no seed."""
+    reference = reference or reference_row(row)
+    rows = results["rows"]
+    if reference is None or reference not in rows:
+        return None
+    seeds = sorted(set(rows[row]["runs"]) & set(rows[reference]["runs"]), key=int)
+    if not seeds:
+        return None
+    differences = np.array([rows[row]["runs"][s][metric] - rows[reference]["runs"][s][metric] for s in seeds])
+    mean = float(differences.mean())
+    std = float(differences.std(ddof=1)) if len(seeds) > 1 else float("nan")
+    lower = "lower" if metric in ("mse", "fmse") else "higher"  # the better direction
+    better = differences < 0 if lower == "lower" else differences > 0
+    if better.all() or (~better).all():
+        side = "better" if better.all() else "worse"
+        beyond = len(seeds) > 1 and abs(mean) > std
+        verdict = (f"{side} on all {len(seeds)} seeds" + (", by more than the differences' spread" if beyond else
+                                                         ", but by less than the differences' spread"))
+    else:
+        verdict = f"better on {int(better.sum())} of {len(seeds)} seeds: no effect beyond the seed noise"
+    return {"reference": reference, "seeds": seeds, "differences": differences.tolist(), "mean": mean, "std": std,
+            "verdict": verdict}
+
+
+def paired_sentence(results: dict, row: str, metric: str = "mse") -> str | None:
+    paired = paired_difference(results, row, metric=metric)
+    if paired is None:
+        return None
+    values = ", ".join(f"{d:+.1f}" for d in paired["differences"])
+    return (f"{metric.upper()} minus '{paired['reference']}', seed by seed: {values} (mean {paired['mean']:+.1f}, "
+            f"std {paired['std']:.1f}): {paired['verdict']}.")
+
+
 def ablation_markdown(results: dict) -> str:
     settings = results["settings"]
     lines = [f"# Table VI in miniature: `tiny`, {settings['steps']} steps at {settings['image_size']} px, batch "
@@ -239,6 +275,10 @@ def ablation_markdown(results: dict) -> str:
                      f"{paper_cells} |")
     lines += ["", "*The paper's Table II composite row (all of iHarmony4), for scale.", ""]
     lines += [f"- **{row}**: {spread_verdict(results, row)}" for row in results["rows"]]
+    paired = [(row, paired_sentence(results, row)) for row in results["rows"]]
+    if any(sentence for _, sentence in paired):
+        lines += ["", "Paired by seed:", ""]
+        lines += [f"- **{row}**: {sentence}" for row, sentence in paired if sentence]
     return "\n".join(lines)
 
 

@@ -57,9 +57,13 @@ class HarmonizationLoss(nn.Module):
 
     @classmethod
     def from_config(cls, loss: LossConfig) -> "HarmonizationLoss":
-        """From a :class:`hcl.config.LossConfig` (the defaults above are that class's)."""
-        return cls(*loss.loss_weights, k=loss.k, tau=loss.tau, factor=loss.factor, window=loss.window,
-                   reading=loss.hcl_reading, pixel_scale=loss.pixel_loss_scale, key_momentum=loss.key_momentum)
+        """From a :class:`hcl.config.LossConfig` (the defaults above are that class's); the contrastive
+        term is built from the same section by :meth:`hcl.contrastive.HCLLoss.from_config`."""
+        criterion = cls(*loss.loss_weights[:2], 0.0, pixel_scale=loss.pixel_loss_scale)
+        criterion.weights["hcl"] = loss.loss_weights[2]
+        if criterion.weights["hcl"]:
+            criterion.hcl = HCLLoss.from_config(loss)
+        return criterion
 
     def forward(self, harmonized, target, mask, generator: torch.Generator | None = None, composite=None) -> dict:
         zero = harmonized.new_zeros(())

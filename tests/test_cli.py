@@ -215,3 +215,16 @@ def test_ablate_keeps_rows_of_an_earlier_call_with_the_same_settings_only(mini_r
     assert "| 2-pixel" in (out / "ablation.md").read_text()
     _, other = ablate("2-pixel", 1, 3)                                    # other settings: nothing is mixed in
     assert list(other["rows"]) == ["2-pixel"] and other["settings"]["steps"] == 3
+
+
+def test_paired_differences_are_taken_seed_by_seed():
+    from hcl.ablation import paired_difference
+
+    results = {"rows": {"4-hcl": {"runs": {"0": {"mse": 100.0}, "1": {"mse": 120.0}, "2": {"mse": 90.0}}},
+                        "4-s2am-none": {"runs": {"0": {"mse": 104.0}, "1": {"mse": 125.0}, "2": {"mse": 93.0}}}}}
+    paired = paired_difference(results, "4-s2am-none")
+    assert paired["reference"] == "4-hcl" and paired["differences"] == [4.0, 5.0, 3.0]
+    assert paired["mean"] == 4.0 and abs(paired["std"] - 1.0) < 1e-12
+    assert paired["verdict"].startswith("worse on all 3 seeds, by more")  # unpaired stds (12, 13) would hide it
+    results["rows"]["4-s2am-none"]["runs"]["1"]["mse"] = 110.0
+    assert "no effect beyond the seed noise" in paired_difference(results, "4-s2am-none")["verdict"]
