@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from hcl.config import RunConfig
+from hcl.files import write_atomically
 from hcl.rundir import RunDirectory
 
 # settings that change how a run is carried out, not what it computes
@@ -38,12 +39,22 @@ def _without_docstrings(source: str) -> str:
     return ast.dump(tree)
 
 
+def training_modules() -> list[Path]:
+    """The files of the code that trains a run: ``hcl.train`` and every module it imports, directly or
+    not (:mod:`hcl.layout`'s graph). Plotting, the CLI and the experiment drivers are not among them."""
+    from hcl.layout import import_graph, reachable
+
+    names = {"hcl.train", *reachable(import_graph(), "hcl.train")}
+    return sorted(PACKAGE.parent.joinpath(*name.split(".")).with_suffix(".py") for name in names)
+
+
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """A hash of the code of every ``.py`` file of the installed ``hcl`` package (file names and syntax
-    trees; comments and docstrings left out)."""
+    """A hash of the training code (:func:`training_modules`: file names and syntax trees, comments and
+    docstrings left out). Computed once per process; the syntax trees are Python's own, so another
+    Python version may give another hash (and retrain)."""
     digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in training_modules():
         digest.update(str(path.relative_to(PACKAGE)).encode())
         digest.update(_without_docstrings(path.read_text()).encode())
     return digest.hexdigest()[:12]
@@ -66,7 +77,10 @@ def config_hash(config: RunConfig) -> str:
 
 def stored_identity(run: RunDirectory) -> dict | None:
     path = run.path / IDENTITY_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except json.JSONDecodeError:
+        return None
 
 
 def why_not_reused(stored: dict | None, wanted: dict) -> str:
@@ -92,7 +106,9 @@ def run_cached(config: RunConfig, folder: str | Path, name: str, progress: bool 
     wanted = identity(config)
     run = RunDirectory(Path(folder) / f"{name}-{config_hash(config)}")
     config = config.replace(out=str(run.path))
-    if run.summary_file.is_file() and stored_identity(run) == wanted:
+    if run.summary_file.is_file():  # the folder's name is the hash of this identity: it finished with it
+        if stored_identity(run) != wanted:  # killed between finishing and recording it
+            write_atomically(run.path / IDENTITY_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
         say(f"REUSED {run.path} ({run.summary()['steps']} steps, {run.summary()['seconds']:.0f} s when it ran)")
         return run
     for other in sorted(Path(folder).glob(f"{name}-*")):
@@ -102,7 +118,7 @@ def run_cached(config: RunConfig, folder: str | Path, name: str, progress: bool 
     resume = run.checkpoint.is_file()
     say(f"{'resuming' if resume else 'training'} {run.path}")
     train(config, resume=resume, progress=progress)
-    (run.path / IDENTITY_FILE).write_text(json.dumps(wanted, indent=2) + "\n")
+    write_atomically(run.path / IDENTITY_FILE, (json.dumps(wanted, indent=2) + "\n").encode())
     return run
 
 

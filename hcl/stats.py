@@ -15,7 +15,8 @@ EMPTY_REGION_WEIGHT = 1e-6
 def _region_sum(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
     """``Σ x·region`` over ``dim`` (keepdim). For the common case — a one-channel region summed over
     the pixels — a batched matrix product, so the full B×C×H×W product is never materialized."""
-    if tuple(dim) == (2, 3) and x.dim() == 4 and region.shape[1] == 1:
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
+    if dim == (2, 3) and x.dim() == 4 and region.shape[1] == 1:
         b, c = x.shape[:2]
         weights = region.to(x.dtype).expand(b, 1, *x.shape[-2:])
         if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
@@ -27,9 +28,11 @@ def _region_sum(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
 
 def _region_weight(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
     """``Σ region`` over ``dim``, counted once per channel of ``x`` that the region covers."""
+    dim = (dim,) if isinstance(dim, int) else tuple(dim)
     region = region.to(x.dtype)
-    if region.shape[1] == 1 and 1 in tuple(dim) and x.shape[1] != 1:
-        return region.sum(dim=dim, keepdim=True) * x.shape[1]
+    if region.dim() == x.dim() and region.shape[1] == 1 and region.shape[2:] == x.shape[2:]:
+        total = region.sum(dim=dim, keepdim=True)  # B×1×…: the same weight for every channel
+        return total * x.shape[1] if 1 in dim and x.shape[1] != 1 else total
     return region.expand_as(x).sum(dim=dim, keepdim=True)
 
 

@@ -259,10 +259,10 @@ def prepare_run(config: RunConfig, resume: bool, runtime: Runtime) -> tuple[RunD
 
 
 def run_steps(training: Training, run: RunDirectory, train_set: IHarmony4, val_set: IHarmony4, step: int,
-              progress: bool = True) -> dict:
+              progress: bool = True) -> tuple[int, dict]:
     """Part 3: steps from ``step`` to ``optim.steps`` in the resumable data order; every ``log_every``
     steps a row of ``log.csv``, every ``val_every`` validation, every ``save_every`` a checkpoint.
-    Returns the last validation scores."""
+    Returns the step reached and the last validation scores."""
     config, runtime, optim = training.config, training.runtime, training.config.optim
     per_epoch = batches_per_epoch(len(train_set), optim.batch_size, runtime.world_size)
     log = run.open_log(step) if runtime.is_main else None
@@ -307,7 +307,7 @@ def run_steps(training: Training, run: RunDirectory, train_set: IHarmony4, val_s
     bar.close()
     if log is not None:
         log.close()
-    return last_val
+    return step, last_val
 
 
 def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dict:
@@ -317,8 +317,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dic
     training = build_training(config, runtime)
     step = training.resume(run.checkpoint) if resume else 0  # 2. state
     started = time.perf_counter()
-    last_val = run_steps(training, run, train_set, val_set, step, progress)  # 3. the loop
-    summary = {"steps": config.optim.steps, "seconds": round(time.perf_counter() - started, 2),
+    step, last_val = run_steps(training, run, train_set, val_set, step, progress)  # 3. the loop
+    summary = {"steps": step, "seconds": round(time.perf_counter() - started, 2),
                "world_size": runtime.world_size, "device": str(runtime.device), "validation": last_val,
                "checkpoint": str(run.checkpoint)}
     if runtime.distributed:

@@ -30,11 +30,18 @@ def test_a_run_is_reused_with_the_same_code_and_settings_and_says_why_not_otherw
     assert any("settings differ: lr 0.001 → 0.0005" in line for line in said), said
 
 
-def test_the_code_version_is_a_hash_of_the_package_sources(tmp_path, monkeypatch):
+def test_the_code_version_is_a_hash_of_the_training_code(tmp_path, monkeypatch):
+    from hcl.layout import PACKAGE
+    from hcl.runcache import training_modules
+
+    modules = {str(p.relative_to(PACKAGE)) for p in training_modules()}
+    assert {"train.py", "model.py", "losses.py", "contrastive.py", "data/dataset.py"} <= modules
+    assert not modules & {"viz.py", "cli.py", "layout.py", "ablation.py", "tutorial.py"}  # prose and front ends
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.py").write_text("y = 2\n")
     monkeypatch.setattr("hcl.runcache.PACKAGE", tmp_path)
+    monkeypatch.setattr("hcl.runcache.training_modules", lambda: sorted(tmp_path.rglob("*.py")))
     version = code_version.__wrapped__()
     assert version == code_version.__wrapped__()
     (tmp_path / "sub" / "b.py").write_text('"""Prose about y."""\ny = 2  # a comment\n')
@@ -42,3 +49,13 @@ def test_the_code_version_is_a_hash_of_the_package_sources(tmp_path, monkeypatch
     (tmp_path / "sub" / "b.py").write_text("y = 3\n")
     assert code_version.__wrapped__() != version
     assert len(code_version()) == 12  # the real package's
+
+
+def test_a_run_killed_before_recording_its_identity_is_reused_not_resumed(mini_root, tmp_path):
+    said = []
+    first = run_cached(_config(mini_root), tmp_path, "r", say=said.append)
+    summary = first.summary()
+    (first.path / "identity.json").unlink()
+    again = run_cached(_config(mini_root), tmp_path, "r", say=said.append)
+    assert again.path == first.path and said[-1].startswith("REUSED") and again.summary() == summary
+    assert (first.path / "identity.json").is_file()

@@ -164,3 +164,12 @@ def test_masked_statistics_agree_for_channels_last_maps_and_channel_wise_regions
         assert torch.allclose(got_mean.double(), mean, atol=1e-5) and torch.allclose(got_std.double(), std, atol=1e-4)
     per_channel = region.expand(2, 5, 7, 6).contiguous()
     assert torch.allclose(masked_mean_std(x, per_channel)[1].double(), std, atol=1e-4)
+
+
+def test_a_region_that_broadcasts_over_the_pixels_weights_every_pixel():
+    from hcl.stats import masked_mean
+
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
+    assert torch.allclose(masked_mean(x, torch.ones(2, 1, 1, 1), dim=(1, 2, 3)).flatten(), x.mean(dim=(1, 2, 3)))
+    assert torch.allclose(masked_mean(x, torch.ones(2, 1, 1, 1)).flatten(1), x.mean(dim=(2, 3)))
+    assert torch.allclose(masked_mean(x, torch.ones(2, 1, 4, 4), dim=1).flatten(), x.mean(dim=1).flatten())
