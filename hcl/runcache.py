@@ -1,8 +1,8 @@
 """Training runs cached by what they compute: ``run_cached(config, folder, name)``.
 
 A run is identified by its configuration (less the settings that change only how it is carried out:
-``NOT_IDENTITY``) *and* the code that trains it: :func:`code_version`, a hash of the package's code
-(its syntax trees: comments and docstrings do not count). ``run_cached`` trains into
+``NOT_IDENTITY``) *and* the code that trains it: :func:`code_version`, a hash of ``hcl.train`` and every
+module it imports (their syntax trees: comments and docstrings do not count). ``run_cached`` trains into
 ``folder/<name>-<hash of both>/``, reuses a finished run with the same identity (printing ``REUSED``),
 resumes an unfinished one, and never deletes anything: another configuration, or the same one after
 a change to the code, gets another folder, and the earlier run is named with the reason it was not
