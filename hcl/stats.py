@@ -19,10 +19,14 @@ def _region_sum(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
     if dim == (2, 3) and x.dim() == 4 and region.shape[1] == 1:
         b, c = x.shape[:2]
         weights = region.to(x.dtype).expand(b, 1, *x.shape[-2:])
-        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-            pixels = x.permute(0, 2, 3, 1).reshape(b, -1, c)  # B×HW×C without a copy
-            return torch.bmm(weights.reshape(b, 1, -1), pixels).view(b, c, 1, 1)
-        return torch.bmm(x.reshape(b, c, -1), weights.reshape(b, -1, 1)).view(b, c, 1, 1)
+        # autocast would run the product in bf16; a sum over a whole map wants float32 (a no-op on float32 maps)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+                pixels = x.permute(0, 2, 3, 1).reshape(b, -1, c)  # B×HW×C without a copy
+                total = torch.bmm(weights.reshape(b, 1, -1).float(), pixels.float()).view(b, c, 1, 1)
+            else:
+                total = torch.bmm(x.reshape(b, c, -1).float(), weights.reshape(b, -1, 1).float()).view(b, c, 1, 1)
+        return total.to(x.dtype)
     return (x * region.to(x.dtype)).sum(dim=dim, keepdim=True)
 
 

@@ -173,3 +173,17 @@ def test_a_region_that_broadcasts_over_the_pixels_weights_every_pixel():
     assert torch.allclose(masked_mean(x, torch.ones(2, 1, 1, 1), dim=(1, 2, 3)).flatten(), x.mean(dim=(1, 2, 3)))
     assert torch.allclose(masked_mean(x, torch.ones(2, 1, 1, 1)).flatten(1), x.mean(dim=(2, 3)))
     assert torch.allclose(masked_mean(x, torch.ones(2, 1, 4, 4), dim=1).flatten(), x.mean(dim=1).flatten())
+
+
+def test_region_sums_stay_float32_under_bf16_autocast():
+    """Under autocast a batched product runs in bf16 (8-bit mantissa); the statistics of a float32 map
+    must keep float32 precision."""
+    from hcl.stats import masked_mean
+
+    torch.manual_seed(3)
+    x = 1 + 0.01 * torch.randn(2, 4, 128, 128)
+    region = (torch.rand(2, 1, 128, 128) > 0.5).float()
+    reference = (x.double() * region).sum((2, 3), keepdim=True) / region.double().sum((2, 3), keepdim=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mean = masked_mean(x, region)
+    assert mean.dtype == torch.float32 and torch.allclose(mean.double(), reference, rtol=2e-5, atol=0)
