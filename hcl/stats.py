@@ -18,14 +18,15 @@ def _region_sum(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
     dim = (dim,) if isinstance(dim, int) else tuple(dim)
     if dim == (2, 3) and x.dim() == 4 and region.shape[1] == 1:
         b, c = x.shape[:2]
-        weights = region.to(x.dtype).expand(b, 1, *x.shape[-2:])
+        weights = region.to(x.dtype).expand(b, 1, *x.shape[-2:]).reshape(b, -1)  # B×HW
         # autocast would run the product in bf16; a sum over a whole map wants float32 (a no-op on float32 maps)
         with torch.autocast(device_type=x.device.type, enabled=False):
             if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
                 pixels = x.permute(0, 2, 3, 1).reshape(b, -1, c)  # B×HW×C without a copy
-                total = torch.bmm(weights.reshape(b, 1, -1).float(), pixels.float()).view(b, c, 1, 1)
+                total = torch.bmm(weights[:, None].float(), pixels.float())
             else:
-                total = torch.bmm(x.reshape(b, c, -1).float(), weights.reshape(b, -1, 1).float()).view(b, c, 1, 1)
+                total = torch.bmm(x.reshape(b, c, -1).float(), weights[:, :, None].float()).transpose(1, 2)
+            total = total.reshape(b, c, 1, 1)
         return total.to(x.dtype)
     return (x * region.to(x.dtype)).sum(dim=dim, keepdim=True)
 
@@ -40,15 +41,17 @@ def _region_weight(x: torch.Tensor, region: torch.Tensor, dim) -> torch.Tensor:
     return region.expand_as(x).sum(dim=dim, keepdim=True)
 
 
+def _mean_by_weight(x: torch.Tensor, region: torch.Tensor, dim, weight: torch.Tensor) -> torch.Tensor:
+    total = _region_sum(x, region, dim)
+    return torch.where(weight > EMPTY_REGION_WEIGHT, total / weight.clamp_min(EMPTY_REGION_WEIGHT), torch.zeros_like(total))
+
+
 def masked_mean(x: torch.Tensor, region: torch.Tensor, dim=(2, 3)) -> torch.Tensor:
     """Weighted mean of ``x`` over ``dim`` with weights ``region``; 0 where the region is empty.
 
     x: B×C×H×W, region: B×1×H×W (or B×C×H×W) → B×C×1×1 (``keepdim``).
     """
-    weight = _region_weight(x, region, dim)
-    total = _region_sum(x, region, dim)
-    has_region = weight > EMPTY_REGION_WEIGHT
-    return torch.where(has_region, total / weight.clamp_min(EMPTY_REGION_WEIGHT), torch.zeros_like(total))
+    return _mean_by_weight(x, region, dim, _region_weight(x, region, dim))
 
 
 def masked_mean_std(
@@ -58,10 +61,10 @@ def masked_mean_std(
 
     σ = sqrt(var + eps). Where the region is empty, μ = 0 and σ = 1.
     """
-    mean = masked_mean(x, region, dim)
+    weight = _region_weight(x, region, dim)  # once, for the mean, the variance and the empty test
+    mean = _mean_by_weight(x, region, dim, weight)
     centred = x - mean
-    variance = masked_mean(centred * centred, region, dim)
-    weight = _region_weight(x, region, dim)
+    variance = _mean_by_weight(centred * centred, region, dim, weight)
     std = torch.where(weight > EMPTY_REGION_WEIGHT, torch.sqrt(variance + eps), torch.ones_like(variance))
     return mean, std
 
