@@ -32,10 +32,10 @@ data: setup $(DATA)/mini.json  ## build the mini-iHarmony4 (400 train / 100 test
 $(DATA)/mini.json:
 	$(PY) -m hcl data make-mini $(DATA)
 
-data-val: setup $(VAL)/mini.json  ## a photo-disjoint validation set: the training photo 'china' held out
+data-val: setup $(VAL)/mini.json  ## a photo-disjoint validation set: the training photos 'china' and 'ladybird' held out
 
 $(VAL)/mini.json:
-	$(PY) -m hcl data make-mini $(VAL) --holdout china
+	$(PY) -m hcl data make-mini $(VAL) --holdout china,ladybird
 
 tutorial: setup data  ## execute every notebook at its default parameters into build/tutorial/; figures go to figures/
 	mkdir -p build/tutorial figures

@@ -1,4 +1,4 @@
-"""``python -m hcl`` / ``hcl``: data make-mini | check | resize, train, ablate, evaluate, harmonize.
+"""``python -m hcl`` / ``hcl``: data make-mini | from-coco | check | resize, train, ablate, evaluate, harmonize.
 
 Bad input prints one line naming the file and the fix, and exits with code 1 (no traceback).
 """
@@ -24,11 +24,24 @@ def _data_make_mini(args) -> int:
     from hcl.data.mini import make_mini
 
     summary = make_mini(args.out, train=args.train, test=args.test, seed=args.seed, size=args.size,
-                        photos_dir=args.photos, force=args.force, holdout=args.holdout)
+                        photos_dir=args.photos, force=args.force, holdout=args.holdout,
+                        annotations=args.annotations, masks_from=args.masks)
     train, test = summary["counts"]["train"], summary["counts"]["test"]
     per_subset = ", ".join(f"{s} {train[s]}/{test[s]}" for s in train)
     print(f"mini-iHarmony4 written to {args.out}: {sum(train.values())} train, {sum(test.values())} test "
           f"triples ({per_subset}, train/test)")
+    return 0
+
+
+def _data_from_coco(args) -> int:
+    from hcl.data.from_coco import from_coco
+
+    summary = from_coco(args.images, args.annotations, args.out, per_instance=args.per_instance,
+                        test_share=args.test_share, seed=args.seed, min_area=args.min_area, max_area=args.max_area,
+                        force=args.force)
+    made, used = summary["composites"], summary["images_used"]
+    print(f"HCOCO-style set written to {args.out}: {made['train']} train, {made['test']} test composites from "
+          f"{used['train']}/{used['test']} images ({summary['dropped_by_filter']} dropped by the change filter)")
     return 0
 
 
@@ -181,11 +194,28 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument("--test", type=_positive_int, default=100, help="test triples (default 100)")
     mini.add_argument("--seed", type=int, default=0, help="same seed → byte-identical files (default 0)")
     mini.add_argument("--size", type=_positive_int, default=256, help="image side in pixels (default 256)")
-    mini.add_argument("--photos", metavar="DIR", help="use your own photos instead of the bundled ones")
+    mini.add_argument("--photos", metavar="DIR", help="use your own photos instead of the bundled ones (with --annotations)")
+    mini.add_argument("--annotations", metavar="FILE.json",
+                      help="COCO-format outlines of the photos' objects (default: the outlines shipped for the bundled photos)")
+    mini.add_argument("--masks", choices=("annotated", "generated"), default="annotated",
+                      help="annotated: object outlines (default); generated: regions grown from superpixels, blobs and "
+                      "depth, which cut through surfaces (for comparison only)")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
-    mini.add_argument("--holdout", metavar="PHOTO",
-                      help="a validation set: this training photo becomes the test split and leaves training")
+    mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
+                      help="a validation set: these training photos become the test split and leave training")
     mini.set_defaults(handler=_data_make_mini)
+
+    coco = data_commands.add_parser("from-coco", help="build an HCOCO-style set from COCO-format instance annotations")
+    coco.add_argument("out", metavar="OUT", help="folder to create (must be empty or absent)")
+    coco.add_argument("--images", metavar="DIR", required=True, help="folder holding the annotated images")
+    coco.add_argument("--annotations", metavar="FILE.json", required=True, help="COCO-format instances file")
+    coco.add_argument("--per-instance", type=_positive_int, default=1, help="composites per kept instance (default 1)")
+    coco.add_argument("--test-share", type=float, default=0.2, help="share of images in the test split (default 0.2)")
+    coco.add_argument("--seed", type=int, default=0, help="same seed → byte-identical files (default 0)")
+    coco.add_argument("--min-area", type=float, default=0.05, help="smallest instance kept, share of its image (default 0.05)")
+    coco.add_argument("--max-area", type=float, default=0.5, help="largest instance kept, share of its image (default 0.5)")
+    coco.add_argument("--force", action="store_true", help="replace a set built by from-coco in OUT")
+    coco.set_defaults(handler=_data_from_coco)
 
     check = data_commands.add_parser("check", help="validate an iHarmony4 tree and count its triples")
     check.add_argument("root", metavar="ROOT")

@@ -1,9 +1,13 @@
-"""Writing files so that a reader never sees half of one: checkpoints, images, run records."""
+"""Writing files so that a reader never sees half of one (checkpoints, images, run records), and output
+folders that never overwrite what the user owns."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+
+from hcl.errors import UserInputError
 
 
 def write_atomically(path: str | Path, payload: bytes) -> None:
@@ -21,3 +25,15 @@ def write_atomically(path: str | Path, payload: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def prepare_output(out: Path, force: bool, marker: str) -> None:
+    """Refuse to touch a folder the user owns; replace one hcl built (it holds ``marker``) when ``force``."""
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{out}: exists and is not a folder; choose another OUT")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise UserInputError(f"{out}: folder is not empty; choose an empty OUT or pass --force to replace it")
+        if not (out / marker).is_file():
+            raise UserInputError(f"{out}: not empty and not a set built by hcl; refusing to delete it even with --force")
+        shutil.rmtree(out)

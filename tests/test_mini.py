@@ -1,4 +1,4 @@
-"""make-mini: determinism, photo-disjoint splits, mask coverage, the layout, refusing to overwrite."""
+"""make-mini: determinism, photo-disjoint splits, masks that are the annotated outlines, the layout, refusing to overwrite."""
 
 from __future__ import annotations
 
@@ -56,6 +56,25 @@ def test_masks_cover_5_to_50_percent_and_composites_differ_inside_them(mini_root
     assert difference[inside].mean() > 3 * difference[~inside].mean()
 
 
+def test_masks_are_the_annotated_outlines_and_only_the_object_changes(mini_root):
+    """The set records that its masks are the shipped outlines, and each composite changed inside its mask only."""
+    from hcl.data.photos import BUNDLED_ANNOTATIONS, attach_outlines, bundled_photos
+
+    photos = bundled_photos()
+    attach_outlines(photos, BUNDLED_ANNOTATIONS)
+    summary = json.loads((mini_root / "mini.json").read_text())
+    assert summary["masks"] == "annotated" and summary["photos_without_outlines"] == []
+    for triple in list_triples(mini_root, "train")[:6]:
+        mask = read_mask(triple.mask)
+        # the composite differs from the real image inside the outline only (up to JPEG's reach)
+        from hcl.data.imageio import read_rgb
+        from scipy import ndimage
+
+        change = np.abs(read_rgb(triple.composite).astype(int) - read_rgb(triple.real)).sum(-1)
+        far = ~ndimage.binary_dilation(mask, iterations=16)
+        assert change[far].max() <= 24 and change[mask].mean() > 3 * max(change[far].mean(), 0.5)
+
+
 def test_non_empty_out_is_refused_without_force(tmp_path, capsys):
     (tmp_path / "mine.txt").write_text("keep me")
     assert main(["data", "make-mini", str(tmp_path), "--train", "4", "--test", "4", "--size", "32"]) == 1
@@ -73,18 +92,24 @@ def test_user_photos_folder_can_be_the_source(tmp_path):
     (tmp_path / "photos").mkdir()
     for i in range(3):
         Image.fromarray(rng.integers(0, 255, (80, 90, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"p{i}.png")
-    summary = make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False)
+    with pytest.raises(Exception, match="--annotations"):  # outlines are needed unless regions are generated
+        make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False)
+    summary = make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False,
+                        masks_from="generated")
     assert set(summary["photos"]["train"]).isdisjoint(summary["photos"]["test"])
     with pytest.raises(Exception, match="at least 2 photos"):
         (tmp_path / "one").mkdir()
         Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "one" / "x.png")
-        make_mini(tmp_path / "out2", train=4, test=4, size=32, photos_dir=tmp_path / "one", progress=False)
+        make_mini(tmp_path / "out2", train=4, test=4, size=32, photos_dir=tmp_path / "one", progress=False,
+                  masks_from="generated")
 
 
 def test_a_holdout_photo_becomes_the_whole_test_split_and_leaves_training(tmp_path):
     summary = make_mini(tmp_path / "val", train=8, test=4, seed=0, size=48, progress=False, holdout="chelsea")
     assert summary["photos"]["test"] == ["chelsea"] and "chelsea" not in summary["photos"]["train"]
     assert set(summary["photos"]["train"]).isdisjoint(TEST_PHOTOS)  # the real test photos stay unseen
+    two = make_mini(tmp_path / "val2", train=8, test=4, seed=0, size=48, progress=False, holdout="china,ladybird")
+    assert sorted(two["photos"]["test"]) == ["china", "ladybird"] and not {"china", "ladybird"} & set(two["photos"]["train"])
 
 
 def test_the_test_split_does_not_depend_on_the_training_size(tmp_path):

@@ -1,6 +1,7 @@
 """How iHarmony4's composites were made, imitated: appearance changes applied to a foreground.
 
-- HCOCO: Reinhard colour transfer in Lab (mean/std matching) from another photo's region.
+- HCOCO: colour transfer from another instance of the same category, four families
+  (:mod:`hcl.data.transfer`; ``reinhard_transfer`` is re-exported here).
 - HAdobe5k / HFlickr: the same photo "retouched" differently (tone curve, exposure, white
   balance; hue and saturation).
 - Hday2night: a day/night-like change (strong exposure shift, cold or warm tint, less saturation).
@@ -11,44 +12,10 @@ is the only part that changes.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from skimage.color import hsv2rgb, lab2rgb, rgb2hsv, rgb2lab
+from skimage.color import hsv2rgb, rgb2hsv
 
-
-def lab_statistics(pixels_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and (population) std of N×3 RGB pixels in Lab."""
-    lab = rgb2lab(pixels_rgb.reshape(-1, 1, 3)).reshape(-1, 3)
-    return lab.mean(axis=0), lab.std(axis=0)
-
-
-def reinhard_transfer(
-    image: np.ndarray, region: np.ndarray, reference: np.ndarray, reference_region: np.ndarray | None = None,
-    strength: float = 1.0,
-) -> np.ndarray:
-    """Reinhard et al. (2001): give ``image[region]`` the Lab mean/std of ``reference[reference_region]``.
-
-    In Lab, per channel: ``out = (x − μ_src) / σ_src · σ_ref + μ_ref``; ``strength`` in [0, 1]
-    moves the target statistics only part of the way from the source's to the reference's.
-    """
-    out = image.copy()
-    source = image[region]
-    if source.size == 0:
-        return out
-    ref_pixels = reference[reference_region] if reference_region is not None else reference.reshape(-1, 3)
-    mean_src, std_src = lab_statistics(source)
-    mean_ref, std_ref = lab_statistics(ref_pixels)
-    mean_target = mean_src + strength * (mean_ref - mean_src)
-    std_target = std_src + strength * (std_ref - std_src)
-    lab = rgb2lab(source.reshape(-1, 1, 3)).reshape(-1, 3)
-    lab = (lab - mean_src) / np.maximum(std_src, 1e-6) * std_target + mean_target
-    lab[:, 0] = np.clip(lab[:, 0], 0, 100)
-    with warnings.catch_warnings():  # out-of-gamut Lab values are clipped, as intended
-        warnings.simplefilter("ignore", UserWarning)
-        rgb = lab2rgb(lab.reshape(-1, 1, 3)).reshape(-1, 3)
-    out[region] = np.clip(rgb, 0, 1)
-    return out
+from hcl.data.transfer import lab_statistics, reinhard_transfer  # noqa: F401  (HCOCO's first family)
 
 
 def retouch(image: np.ndarray, region: np.ndarray, exposure_ev=0.0, gamma=1.0, gains=(1.0, 1.0, 1.0),

@@ -1,9 +1,13 @@
 """``hcl data make-mini``: a small iHarmony4 in the real layout, built offline.
 
-For each split and subset: take random crops of that split's photos as real images, generate
-foreground masks covering 5–50 % of the image, and change the foreground's appearance the way the
-subset was made (see :mod:`hcl.data.colour`). A composite whose foreground barely changed (or
-changed beyond recognition) is drawn again, as iHarmony4 filtered its composites.
+For each split and subset: frame one annotated object of that split's photos in a random square
+crop (the object covering 5–50 % of it) as the real image, take the object's outline as the mask,
+and change the object's appearance the way the subset was made (:mod:`hcl.data.recipes`: HCOCO
+by colour transfer from another instance of the same category, the others by retouching and light
+changes). The bundled photos come with outlines we drew (``hcl/assets/bundled_annotations.json``);
+your own photos need a COCO-format file (``--annotations``). ``masks="generated"`` instead grows
+regions from superpixels, blobs and depth: regions that cut through surfaces, not objects, kept for
+comparison only.
 
 Everything random comes from ``numpy.random.default_rng([seed, split, subset])``: the same seed
 gives byte-identical files.
@@ -12,22 +16,23 @@ gives byte-identical files.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from hcl.data import colour, masks
+from hcl.data import masks
 from hcl.data.imageio import encode
 from hcl.data.layout import SPLITS, SUBSETS
-from hcl.data.photos import Photo, bundled_photos, folder_photos
+from hcl.data.photos import BUNDLED_ANNOTATIONS, Photo, attach_outlines, bundled_photos, folder_photos
+from hcl.data.recipes import Reference, choose_reference, crop_around, recolour, reference_pixels
 from hcl.errors import UserInputError
+from hcl.files import prepare_output
 
 SUBSET_SHARE = {"HCOCO": 0.40, "HAdobe5k": 0.25, "HFlickr": 0.20, "Hday2night": 0.15}
 ID_PREFIX = {"HCOCO": "c", "HAdobe5k": "a", "HFlickr": "f", "Hday2night": "d"}
-FOREGROUND_MSE_RANGE = (80.0, 3000.0)  # on the 0–255 scale, like iHarmony4's filtering
+MASK_SOURCES = ("annotated", "generated")
 
 
 def split_counts(total: int) -> dict[str, int]:
@@ -55,7 +60,8 @@ def random_crop(photo: Photo, rng: np.random.Generator, size: int):
 
 
 def make_mask(real: np.ndarray, disparity, rng: np.random.Generator) -> np.ndarray:
-    """A foreground mask covering 5–50 % of ``real``."""
+    """A *generated* foreground region covering 5–50 % of ``real`` (superpixels, a blob or depth):
+    not an object outline; only for ``masks="generated"``."""
     for _ in range(6):
         target = float(rng.uniform(0.08, 0.40))
         method = rng.choice(["slic", "felzenszwalb", "blob"] + (["depth", "depth"] if disparity is not None else []))
@@ -70,33 +76,10 @@ def make_mask(real: np.ndarray, disparity, rng: np.random.Generator) -> np.ndarr
     return masks.blob_mask(real.shape[:2], rng, 0.2)
 
 
-def perturb(real: np.ndarray, mask: np.ndarray, subset: str, references: list[np.ndarray],
-            rng: np.random.Generator) -> np.ndarray:
-    """The composite: ``real`` with its foreground changed the way ``subset`` was made (uint8)."""
-    image = real.astype(np.float64) / 255.0
-    for _ in range(8):
-        if subset == "HCOCO":
-            reference = references[int(rng.integers(len(references)))]
-            ref_mask = masks.blob_mask(reference.shape[:2], rng, float(rng.uniform(0.1, 0.5)))
-            out = colour.reinhard_transfer(image, mask, reference.astype(np.float64) / 255.0, ref_mask,
-                                           strength=float(rng.uniform(0.6, 1.0)))
-        elif subset == "HAdobe5k":
-            out = colour.retouch(image, mask, **colour.random_retouch_parameters(rng, "adobe"))
-        elif subset == "HFlickr":
-            out = colour.retouch(image, mask, **colour.random_retouch_parameters(rng, "flickr"))
-        else:
-            out = colour.retouch(image, mask, **colour.random_retouch_parameters(rng, "day2night"))
-        composite = np.round(out * 255).astype(np.uint8)
-        diff = (composite.astype(np.float64) - real)[mask]
-        foreground_mse = float((diff**2).mean())
-        if FOREGROUND_MSE_RANGE[0] <= foreground_mse <= FOREGROUND_MSE_RANGE[1]:
-            return composite
-    return composite
-
-
-def _credits_text(photos: dict[str, list[Photo]], seed: int) -> str:
+def _credits_text(photos: dict[str, list[Photo]], seed: int, masks_from: str) -> str:
+    masks_text = "masks are object outlines drawn by hand (COCO format)" if masks_from == "annotated" else "masks are generated regions"
     lines = ["# mini-iHarmony4: credits and licences", "",
-             "Built by `hcl data make-mini` (seed {}) from these photos; masks and colour changes are generated.".format(seed),
+             f"Built by `hcl data make-mini` (seed {seed}) from these photos; {masks_text}; colour changes are generated.",
              "It imitates the layout of iHarmony4 (Cong et al., DoveNet, CVPR 2020); it is not iHarmony4.", ""]
     for split in SPLITS:
         lines.append(f"## {split}")
@@ -105,65 +88,128 @@ def _credits_text(photos: dict[str, list[Photo]], seed: int) -> str:
     return "\n".join(lines)
 
 
+def _objects(photos: list[Photo]) -> list[tuple[int, int]]:
+    return [(p, o) for p, photo in enumerate(photos) for o in range(len(photo.outlines))]
+
+
+def _real_images(photos: list[Photo], masks_from: str, rng: np.random.Generator, size: int):
+    """Endless (photo index, real image, [(mask, object index or None)]) for one split and subset."""
+    if masks_from == "generated":
+        index = 0
+        while True:
+            photo_index = index % len(photos)
+            real, disparity = random_crop(photos[photo_index], rng, size)
+            yield photo_index, real, [(make_mask(real, disparity, rng), None) for _ in range(int(rng.integers(1, 3)))]
+            index += 1
+    objects = _objects(photos)
+    while True:
+        for i in rng.permutation(len(objects)):
+            photo_index, target = objects[i]
+            photo = photos[photo_index]
+            framed = crop_around(photo.pixels, [o.mask for o in photo.outlines], target, rng, size,
+                                 (masks.MIN_COVERAGE, masks.MAX_COVERAGE))
+            if framed is None:
+                continue
+            real, crop_masks = framed
+            chosen = [(crop_masks[target], target)]
+            # a second object visible in the same crop gets its own mask, as in iHarmony4
+            others = [j for j, m in enumerate(crop_masks) if j != target and masks.MIN_COVERAGE <= m.mean() <= masks.MAX_COVERAGE]
+            if others and rng.random() < 0.5:
+                j = others[int(rng.integers(len(others)))]
+                chosen.append((crop_masks[j], j))
+            yield photo_index, real, chosen
+
+
+def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
+    if masks_from == "generated":  # no objects: a whole other photo is the colour source
+        return [Reference(p.name, "photo", reference_pixels(p.pixels, np.ones(p.pixels.shape[:2], bool))) for p in photos]
+    return [Reference(p.name, o.category, reference_pixels(p.pixels, o.mask)) for p in photos for o in p.outlines]
+
+
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
               photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
-              holdout: str | None = None) -> dict:
+              holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated") -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
-    holdout: the name of one *training* photo that becomes this set's whole test split (and leaves its
-        train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
+    photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required for
+        ``masks_from="annotated"``: a COCO-format file whose image file names match the photos).
+    annotations: COCO-format outlines (default: the ones we drew for the bundled photos).
+    masks_from: 'annotated' (object outlines, the default) or 'generated' (regions grown from
+        superpixels, blobs and depth; they cut through surfaces, so a colour fit across their
+        boundary undoes much of the change — kept to compare against).
+    holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
+        test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"{out}: exists and is not a folder; choose another OUT")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise UserInputError(f"{out}: folder is not empty; choose an empty OUT or pass --force to replace it")
-        if not (out / "mini.json").is_file():
-            raise UserInputError(f"{out}: not empty and not a mini-iHarmony4 built by hcl; refusing to delete it even with --force")
-        shutil.rmtree(out)
+    if masks_from not in MASK_SOURCES:
+        raise UserInputError(f"--masks {masks_from!r}: choose from {list(MASK_SOURCES)}")
+    prepare_output(out, force, marker="mini.json")
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
+    if photos_dir and masks_from == "annotated" and annotations is None:
+        raise UserInputError(f"{photos_dir}: your own photos need --annotations FILE.json (COCO-format outlines of "
+                             "their objects), or --masks generated for generated regions")
     photos = folder_photos(photos_dir) if photos_dir else bundled_photos()
+    skipped: list[str] = []
+    if masks_from == "annotated":
+        source = annotations if annotations is not None else BUNDLED_ANNOTATIONS
+        skipped = attach_outlines(photos, source)
+        photos = {split: [p for p in pool if p.outlines] for split, pool in photos.items()}
+        for split, pool in photos.items():
+            if not pool:
+                raise UserInputError(f"{source}: no {split} photo has an outlined object; annotate at least one per split")
     if holdout is not None:
         names = [p.name for p in photos["train"] if not p.name.startswith("motorcycle")]  # two views, one scene
-        if holdout not in names:
-            raise UserInputError(f"--holdout {holdout!r} is not a training photo; choose from {names}")
-        photos = {"train": [p for p in photos["train"] if p.name != holdout],
-                  "test": [p for p in photos["train"] if p.name == holdout]}
+        held = [h.strip() for h in holdout.split(",") if h.strip()]
+        wrong = [h for h in held if h not in names]
+        if wrong or not held or len(held) >= len(names):
+            raise UserInputError(f"--holdout {holdout!r}: name one or more (comma-separated) training photos, leaving "
+                                 f"at least one to train on; choose from {names}")
+        photos = {"train": [p for p in photos["train"] if p.name not in held],
+                  "test": [p for p in photos["train"] if p.name in held]}
     counts = {"train": split_counts(train), "test": split_counts(test)}
 
     files: dict[Path, bytes] = {}
     lists = {split: {s: [] for s in SUBSETS} for split in SPLITS}
+    how_made = {split: {} for split in SPLITS}
     bar = tqdm(total=train + test, desc="make-mini", unit="triple", disable=not progress)
+    # test composites may take colour from training objects (statistics only); training never sees test photos
+    own_references = {split: _references(photos[split], masks_from) for split in SPLITS}
     for split_index, split in enumerate(SPLITS):
         pool = photos[split]
-        # colour references for Reinhard transfer: small copies are enough for Lab statistics
-        references = [np.asarray(Image.fromarray(p.pixels).resize((96, 96), Image.BILINEAR)) for p in pool]
+        references = own_references[split] + (own_references["train"] if split == "test" else [])
+        object_ids = [(p.name, k) for p in pool for k in range(len(p.outlines))]
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
             made, real_index = 0, 0
+            stream = _real_images(pool, masks_from, rng, size)
             while made < counts[split][subset]:
-                photo_index = real_index % len(pool)
-                real, disparity = random_crop(pool[photo_index], rng, size)
+                photo_index, real, chosen = next(stream)
                 real_id = f"{ID_PREFIX[subset]}{split_index}{photo_index:02d}{real_index:04d}"
                 if subset == "Hday2night":
                     real_id += f"-{int(rng.integers(100, 999))}"  # Hday2night ids contain '-'
                 folder = out / subset
                 files[folder / "real_images" / f"{real_id}.jpg"] = encode(real, "JPEG")
-                for mask_id in range(1, int(rng.integers(1, 3)) + 1):
+                for mask_id, (mask, target) in enumerate(chosen, start=1):
                     if made >= counts[split][subset]:
                         break
-                    mask = make_mask(real, disparity, rng)
                     files[folder / "masks" / f"{real_id}_{mask_id}.png"] = encode((mask * 255).astype(np.uint8), "PNG")
                     for k in range(1, int(rng.integers(1, 3)) + 1):
                         if made >= counts[split][subset]:
                             break
-                        composite = perturb(real, mask, subset, references, rng)
+                        reference, rule = None, None
+                        if subset == "HCOCO":
+                            photo = pool[photo_index]
+                            category = photo.outlines[target].category if target is not None else "photo"
+                            exclude = object_ids.index((photo.name, target)) if target is not None else photo_index
+                            reference, rule = choose_reference(category, photo.name, references, rng, exclude=exclude)
+                        composite, how, _ = recolour(real, mask, subset, rng, reference)
                         name = f"{real_id}_{mask_id}_{k}.jpg"
                         files[folder / "composite_images" / name] = encode(composite, "JPEG")
                         lists[split][subset].append(name)
+                        key = f"{how} ({rule})" if rule else how
+                        how_made[split][key] = how_made[split].get(key, 0) + 1
                         made += 1
                         bar.update(1)
                 real_index += 1
@@ -177,8 +223,12 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
             (out / subset / f"{subset}_{split}.txt").write_text("".join(f"{n}\n" for n in lists[split][subset]))
         (out / f"IHD_{split}.txt").write_text(
             "".join(f"{s}/composite_images/{n}\n" for s in SUBSETS for n in lists[split][s]))
-    (out / "CREDITS.md").write_text(_credits_text(photos, seed))
-    summary = {"seed": seed, "size": size, "holdout": holdout, "photos": {k: [p.name for p in v] for k, v in photos.items()},
+    (out / "CREDITS.md").write_text(_credits_text(photos, seed, masks_from))
+    summary = {"seed": seed, "size": size, "holdout": holdout, "masks": masks_from,
+               "photos": {k: [p.name for p in v] for k, v in photos.items()},
+               "objects": {k: sum(len(p.outlines) for p in v) for k, v in photos.items()},
+               "photos_without_outlines": sorted(skipped),
+               "how_made": {split: dict(sorted(v.items())) for split, v in how_made.items()},
                "counts": {split: {s: len(lists[split][s]) for s in SUBSETS} for split in SPLITS}}
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -1,11 +1,11 @@
-"""Photos that installed packages bundle, with their credits: the raw material of mini-iHarmony4.
+"""Photos that installed packages bundle (and three we ship), with their credits: the raw material of mini-iHarmony4.
 
 Train and test photos are disjoint; the two motorcycle views are one scene and stay together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,16 @@ class Photo:
     pixels: np.ndarray  # H×W×3 uint8
     credit: str
     disparity: np.ndarray | None = None  # H×W float, larger = nearer
+    outlines: list[Outline] = field(default_factory=list)  # annotated objects, see attach_outlines
+
+
+@dataclass
+class Outline:
+    """One annotated object of a photo: its category and its mask at the photo's resolution."""
+
+    id: int
+    category: str
+    mask: np.ndarray  # H×W bool
 
 
 CREDITS = {
@@ -35,9 +45,17 @@ CREDITS = {
     "china": "scikit-learn `china.jpg`: danielbuechele on Flickr; CC BY 2.0.",
     "flower": "scikit-learn `flower.jpg`: vultilion on Flickr; CC BY 2.0.",
     "grace_hopper": "matplotlib sample data `grace_hopper.jpg`: Grace Hopper, U.S. Navy; public domain.",
+    "garden": "Debian `mate-backgrounds` `nature/Garden.jpg` (a marigold), Charles Barbin 2008; GPL-2+; "
+    "resized copy in hcl/assets/photos.",
+    "ladybird": "Debian `mate-backgrounds` `nature/LadyBird.jpg`, Charles Barbin 2008; GPL-2+; resized copy in hcl/assets/photos.",
+    "aqua": "Debian `mate-backgrounds` `nature/Aqua.jpg` (a water crown), Charles Barbin 2008; GPL-2+; "
+    "resized copy in hcl/assets/photos.",
 }
+PACKAGED = ("garden", "ladybird", "aqua")  # copies shipped in hcl/assets/photos (no package bundles them)
+PHOTO_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "photos"
+BUNDLED_ANNOTATIONS = PHOTO_FOLDER.parent / "bundled_annotations.json"  # our outlines, drawn by tools/annotate_bundled.py
 
-TRAIN_PHOTOS = ("astronaut", "chelsea", "china", "flower", "motorcycle_left", "motorcycle_right")
+TRAIN_PHOTOS = ("astronaut", "chelsea", "china", "flower", "motorcycle_left", "motorcycle_right", "garden", "ladybird", "aqua")
 TEST_PHOTOS = ("coffee", "rocket", "grace_hopper")
 
 
@@ -57,6 +75,8 @@ def _load_bundled(name: str) -> Photo:
         from sklearn.datasets import load_sample_image
 
         return Photo(name, np.ascontiguousarray(load_sample_image(f"{name}.jpg")), CREDITS[name])
+    if name in PACKAGED:
+        return Photo(name, read_rgb(PHOTO_FOLDER / f"{name}.jpg"), CREDITS[name])
     if name == "grace_hopper":
         import matplotlib.cbook as cbook
 
@@ -66,7 +86,7 @@ def _load_bundled(name: str) -> Photo:
 
 
 def bundled_photos() -> dict[str, list[Photo]]:
-    """``{'train': [...], 'test': [...]}`` from scikit-image, scikit-learn and matplotlib."""
+    """``{'train': [...], 'test': [...]}`` from scikit-image, scikit-learn, matplotlib and hcl/assets/photos."""
     return {"train": [_load_bundled(n) for n in TRAIN_PHOTOS], "test": [_load_bundled(n) for n in TEST_PHOTOS]}
 
 
@@ -83,3 +103,25 @@ def folder_photos(folder: str | Path, test_share: float = 0.3) -> dict[str, list
     test = [p for i, p in enumerate(photos) if i % every == every - 1] or photos[-1:]
     train = [p for p in photos if p not in test]
     return {"train": train, "test": test}
+
+
+def attach_outlines(photos: dict[str, list[Photo]], annotations: str | Path) -> list[str]:
+    """Give every photo the objects outlined for it in a COCO-format file (matched by file name
+    without its suffix; crowd regions are left out). Returns the names of photos without any."""
+    from hcl.data.coco import read_coco
+
+    coco = read_coco(annotations)
+    by_name = {Path(image.file_name).stem: image for image in coco.images.values()}
+    unannotated = []
+    for photo in (p for split in photos.values() for p in split):
+        image = by_name.get(photo.name)
+        if image is None:
+            unannotated.append(photo.name)
+            continue
+        if (image.height, image.width) != photo.pixels.shape[:2]:
+            raise UserInputError(f"{coco.path}: image {image.file_name!r} is {image.height}×{image.width} there but the photo "
+                                 f"is {photo.pixels.shape[0]}×{photo.pixels.shape[1]}; annotate the photo at its own size")
+        photo.outlines = [Outline(inst.id, inst.category, coco.mask(inst)) for inst in image.instances if not inst.iscrowd]
+        if not photo.outlines:
+            unannotated.append(photo.name)
+    return unannotated
