@@ -102,11 +102,12 @@ def _evaluate(args) -> int:
 
     dataset = IHarmony4(args.data, args.split, subsets=args.subsets, image_size=args.image_size)
     harmonizer = load_harmonizer(args.checkpoint, resolve_device(args.device))
-    records = evaluate(dataset, harmonizer, args.batch_size, args.convention)
+    records = evaluate(dataset, harmonizer, args.batch_size, args.convention, baselines=True)
     summary = summarize(records)
     which = "the shipped demo checkpoint" if args.checkpoint is None else args.checkpoint
     print(f"{len(records)} {args.split} images at {args.image_size} px, model: {which} (runs at "
-          f"{harmonizer.net_size} px), PSNR convention: {args.convention}")
+          f"{harmonizer.net_size} px), PSNR convention: {args.convention}; baseline: the closed-form boundary fit "
+          "alone (no learning; a transform-head network starts as it)")
     print(table(summary, "II"))
     print()
     print(table(summary, "III"))
@@ -114,6 +115,11 @@ def _evaluate(args) -> int:
     print("by foreground ratio (MSE / fMSE):")
     for method, buckets in summarize_by_ratio(records).items():
         print(f"  {method}: " + ", ".join(f"{b} {v['mse']:.2f} / {v['fmse']:.2f} (n={v['count']})" for b, v in buckets.items()))
+    if "fit" in summary and "model" in summary:
+        fit, model = summary["fit"]["All"], summary["model"]["All"]
+        print(f"training adds over the fit alone: fMSE {fit['fmse']:.1f} → {model['fmse']:.1f} "
+              f"({model['fmse'] / fit['fmse']:.2f}×), PSNR {fit['psnr']:.2f} → {model['psnr']:.2f}, "
+              f"fSSIM ×100 {100 * fit['fssim']:.2f} → {100 * model['fssim']:.2f}")
     if args.json:
         write_json(summary, args.json)
         print(f"wrote {args.json}")

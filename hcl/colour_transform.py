@@ -55,6 +55,14 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 FIT_RADIUS = 2  # the boundary fit's windows are 5×5 pixels at any resolution (best on the validation photos)
+FIT_SIDE = 256  # at full size, the colour transform is estimated on at most this many pixels along the longest side
+
+
+def fit_size(shape: tuple[int, int], net_size: tuple[int, int]) -> tuple[int, int]:
+    """The size the colour transform of an ``shape``-sized image is estimated at: the image scaled so its
+    longer side is at most :data:`FIT_SIDE`, and never smaller than the network's own size."""
+    scale = min(1.0, FIT_SIDE / max(shape))
+    return max(net_size[0], round(shape[0] * scale)), max(net_size[1], round(shape[1] * scale))
 
 
 def ring_width(height: int, width: int) -> int:

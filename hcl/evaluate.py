@@ -23,26 +23,37 @@ from tqdm.auto import tqdm
 from hcl.data import IHarmony4, SUBSETS
 from hcl.metrics import METRICS, all_metrics, finite_mean
 
+METHODS = ("composite", "fit", "model")  # the input, the boundary fit alone (a baseline), the network
+METHOD_LABELS = {"composite": "input composite", "fit": "boundary fit alone (no learning)", "model": "ours"}
 RATIO_BUCKETS = (("0-5%", 0.0, 0.05), ("5-15%", 0.05, 0.15), ("15-100%", 0.15, 1.0001))
 
 
 @torch.no_grad()
 def evaluate(dataset: IHarmony4, harmonizer=None, batch_size: int = 8, convention: str = "default",
-             workers: int = 0, progress: bool = True, limit: int | None = None) -> list[dict]:
+             workers: int = 0, progress: bool = True, limit: int | None = None, baselines: bool = False) -> list[dict]:
     """Per-image records: name, subset, foreground ratio, and each metric for ``composite`` (the
     input) and, when a ``harmonizer`` is given, for ``model``: a :class:`hcl.inference.Harmonizer` or a
     network (:class:`hcl.model.HarmonizationNet`, run through its ``harmonize`` at its own size).
-    ``limit``: only the first ``limit`` images."""
+    ``baselines``: also ``fit``, the closed-form boundary fit alone (:class:`hcl.baselines.BoundaryFit`,
+    at the harmonizer's network size). ``limit``: only the first ``limit`` images."""
     harmonize = None
     if harmonizer is not None:
         harmonize = getattr(harmonizer, "harmonize_tensor", None) or harmonizer.harmonize
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))
+    fit = None
+    if baselines:
+        from hcl.baselines import BoundaryFit
+
+        net_size = getattr(harmonizer, "net_size", None) or getattr(harmonizer, "image_size", None)
+        fit = BoundaryFit(net_size) if net_size else BoundaryFit()
     records = []
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
     for batch in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
         composite, mask, real = batch["composite"], batch["mask"], batch["real"]
         scores = {"composite": all_metrics(composite, real, mask, convention)}
+        if fit is not None:
+            scores["fit"] = all_metrics(fit.harmonize(composite, mask), real, mask, convention)
         if harmonizer is not None:
             pred = harmonize(composite, mask).cpu()
             scores["model"] = all_metrics(pred, real, mask, convention)
@@ -72,7 +83,7 @@ def ratio_bucket(ratio: float) -> str:
 
 def summarize(records: list[dict]) -> dict:
     """``{method: {"All": {...}, "<subset>": {...}}}`` — the JSON of ``hcl evaluate``."""
-    methods = [m for m in ("composite", "model") if records and m in records[0]]
+    methods = [m for m in METHODS if records and m in records[0]]
     summary = {}
     for method in methods:
         per_subset = _group_means(records, method, lambda r: r["subset"])
@@ -83,7 +94,7 @@ def summarize(records: list[dict]) -> dict:
 
 def summarize_by_ratio(records: list[dict]) -> dict:
     """``{method: {"0-5%": {...}, "5-15%": {...}, "15-100%": {...}}}``."""
-    methods = [m for m in ("composite", "model") if records and m in records[0]]
+    methods = [m for m in METHODS if records and m in records[0]]
     out = {}
     for method in methods:
         groups = _group_means(records, method, lambda r: ratio_bucket(r["fg_ratio"]))
@@ -101,7 +112,7 @@ def table(summary: dict, which: str = "II", fmt: str = "markdown") -> str:
     header = ["method"] + [f"{g} {m}" for g in groups for m in metrics]
     rows = []
     for method, by_group in summary.items():
-        row = [{"composite": "input composite", "model": "ours"}.get(method, method)]
+        row = [METHOD_LABELS.get(method, method)]
         for group in groups:
             for metric in metrics:
                 value = by_group.get(group, {}).get(metric, float("nan"))

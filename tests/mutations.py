@@ -31,7 +31,7 @@ MUTATIONS = [
     ("hcl/attention.py", "        return torch.addcmul(x * torch.addcmul(g_bg, smoothed, g_mix - g_bg), learned, smoothed)",
      "        return torch.addcmul(x * torch.addcmul(g_bg, smoothed, g_bg - g_mix), learned, smoothed)",
      "tests/test_model.py -k printed", "S2AM's folded gates swapped"),
-    ("hcl/model.py", "            scale = min(1.0, FIT_SIDE / max(image.shape[-2:]))", "            scale = 1.0",
+    ("hcl/colour_transform.py", "    scale = min(1.0, FIT_SIDE / max(shape))", "    scale = 1.0",
      "tests/test_inference.py -k fit_side", "the colour transform fitted at full size"),
     ("hcl/model.py", "            pred = image + change\n",
      "            pred = F.interpolate(small, size=image.shape[-2:], mode='bilinear', align_corners=False) + change\n",
