@@ -79,6 +79,31 @@ def image_grid(rows: list[list], column_titles: list[str], row_titles: list[str]
     return fig
 
 
+OBJECT_COLOURS = [(1.0, 0.85, 0.0), (0.1, 0.9, 1.0), (1.0, 0.3, 0.9), (0.3, 1.0, 0.3), (1.0, 0.45, 0.1)]
+
+
+def annotation_sheet(photos: list, columns: int = 4, cell: float = 3.0) -> Figure:
+    """Every photo with its annotated objects outlined (one colour per object, thickened so the
+    outline shows at print size) and named: ``photos`` are objects with ``name``, ``pixels``
+    (H×W×3 uint8) and ``outlines`` (each with ``category`` and an H×W bool ``mask``)."""
+    from scipy import ndimage
+
+    rows = -(-len(photos) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell * columns, cell * 0.75 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, photo in zip(axes.ravel(), photos):
+        picture = photo.pixels.astype(np.float64) / 255.0
+        width = max(1, round(max(picture.shape[:2]) / 250))
+        for i, outline in enumerate(photo.outlines):
+            edge = outline.mask & ~ndimage.binary_erosion(outline.mask, iterations=width)
+            picture[edge] = OBJECT_COLOURS[i % len(OBJECT_COLOURS)]
+        names = ", ".join(o.category for o in photo.outlines)
+        _show(ax, picture, f"{photo.name}: {names}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------------------------------------
 # Fig. 1 and Fig. 2, redrawn
 
