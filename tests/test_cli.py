@@ -101,7 +101,7 @@ def test_evaluate_writes_the_documented_json(mini_root, checkpoint, tmp_path, ca
     assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "64",
                  "--json", str(target), "--device", "cpu"]) == 0
     scores = json.loads(target.read_text())
-    assert set(scores) == {"composite", "model"}
+    assert set(scores) == {"composite", "fit", "model"}  # the input, the boundary fit alone (a baseline), the network
     for method in scores.values():
         assert {"All", "HCOCO", "HAdobe5k", "HFlickr", "Hday2night"} <= set(method)
         assert {"mse", "psnr", "fmse", "ssim", "fssim"} <= set(method["All"])

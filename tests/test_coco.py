@@ -27,6 +27,24 @@ def test_compressed_counts_match_a_hand_encoding():
     assert coco.counts_to_string([1, 2, 3]) == "123"
 
 
+def test_polygons_of_fewer_than_three_points_enclose_nothing_and_malformed_ones_are_named():
+    # COCO has a few two-point "polygons": they add nothing to the union, as in pycocotools' users' filters
+    mask = coco.segmentation_mask([[0, 0, 4, 0, 4, 4, 0, 4], [1, 1, 2, 2]], 6, 6)
+    assert mask.sum() == 16
+    with pytest.raises(ValueError, match="lists of numbers"):
+        coco.segmentation_mask([0, 0, 4, 0, 4, 4], 6, 6)  # a flat list, not a list of polygons
+    with pytest.raises(ValueError, match="even number"):
+        coco.segmentation_mask([[0, 0, 4, 0, 4]], 6, 6)
+
+
+def test_an_rle_of_another_size_is_named_with_its_annotation(tmp_path):
+    payload = json.loads(json.dumps(GOOD))
+    payload["annotations"][0]["segmentation"] = coco.encode_rle(np.ones((5, 4), bool))
+    data = coco.read_coco(_write(tmp_path, payload))
+    with pytest.raises(UserInputError, match=r"annotation 3: RLE size 5×4 differs from the image's 4×4"):
+        data.mask(data.instances()[0])
+
+
 def test_bad_run_lengths_are_rejected():
     with pytest.raises(ValueError, match="sum"):
         coco.decode_counts([1, 2], 3, 2)
@@ -84,6 +102,7 @@ GOOD = {"images": [{"id": 1, "file_name": "a.png", "height": 4, "width": 4}],
     (lambda d: d.pop("categories"), "needs the lists"),
     (lambda d: d["images"].append(dict(d["images"][0])), "appears twice"),
     (lambda d: d["annotations"][0].pop("segmentation"), "no 'segmentation'"),
+    (lambda d: d["categories"].append({"id": 7, "name": "mug"}), "category id 7 appears twice"),
 ])
 def test_bad_annotation_files_get_one_clear_line(tmp_path, change, message):
     payload = json.loads(json.dumps(GOOD))

@@ -88,6 +88,23 @@ def test_a_coco_file_becomes_a_valid_hcoco_set_whose_masks_are_the_instances(tmp
     assert any("other category" in key for key in summary["how_made"])
 
 
+def test_jpeg_sources_are_the_real_images_byte_for_byte(tmp_path):
+    write_set(tmp_path)
+    payload = json.loads((tmp_path / "instances.json").read_text())
+    for image in payload["images"]:  # the same photos as JPEG files
+        png = tmp_path / "images" / image["file_name"]
+        Image.open(png).save(png.with_suffix(".jpg"), quality=90)
+        image["file_name"] = png.with_suffix(".jpg").name
+    (tmp_path / "jpeg.json").write_text(json.dumps(payload))
+    summary = from_coco(tmp_path / "images", tmp_path / "jpeg.json", tmp_path / "out", progress=False)
+    for real_id, file_name in summary["real_images"].items():
+        assert (tmp_path / "out" / "HCOCO" / "real_images" / f"{real_id}.jpg").read_bytes() == \
+            (tmp_path / "images" / file_name).read_bytes()
+    for triple in list_triples(tmp_path / "out", "train"):
+        real, composite, mask = read_rgb(triple.real).astype(int), read_rgb(triple.composite).astype(int), read_mask(triple.mask)
+        assert np.abs(composite - real)[~mask].max() <= 6  # the background: the photo, through JPEG at quality 100
+
+
 def test_same_seed_gives_byte_identical_sets(tmp_path):
     write_set(tmp_path)
     for name in ("a", "b"):

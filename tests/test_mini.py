@@ -57,22 +57,54 @@ def test_masks_cover_5_to_50_percent_and_composites_differ_inside_them(mini_root
 
 
 def test_masks_are_the_annotated_outlines_and_only_the_object_changes(mini_root):
-    """The set records that its masks are the shipped outlines, and each composite changed inside its mask only."""
+    """Each mask is its object's outline cut to the recorded crop window and resized (bilinear, ½):
+    recomputed here from the shipped annotations, it matches the mask file."""
+    from PIL import Image
+    from scipy import ndimage
+
+    from hcl.data.imageio import read_rgb
     from hcl.data.photos import BUNDLED_ANNOTATIONS, attach_outlines, bundled_photos
 
     photos = bundled_photos()
     attach_outlines(photos, BUNDLED_ANNOTATIONS)
+    outline = {(p.name, o.id): o.mask for split in photos.values() for p in split for o in p.outlines}
     summary = json.loads((mini_root / "mini.json").read_text())
     assert summary["masks"] == "annotated" and summary["photos_without_outlines"] == []
-    for triple in list_triples(mini_root, "train")[:6]:
+    checked = 0
+    for triple in list_triples(mini_root, "train"):
         mask = read_mask(triple.mask)
+        record = summary["provenance"][f"{triple.subset}/masks/{triple.mask.name}"]
+        top, left, side = record["window"]
+        crop = outline[(record["photo"], record["object"])][top:top + side, left:left + side].astype(np.float32)
+        expected = np.asarray(Image.fromarray(crop).resize(mask.shape[::-1], Image.BILINEAR)) >= 0.5
+        assert (mask != expected).mean() < 0.002, triple.mask  # equal up to a rounding at the odd edge pixel
         # the composite differs from the real image inside the outline only (up to JPEG's reach)
-        from hcl.data.imageio import read_rgb
-        from scipy import ndimage
-
         change = np.abs(read_rgb(triple.composite).astype(int) - read_rgb(triple.real)).sum(-1)
         far = ~ndimage.binary_dilation(mask, iterations=16)
         assert change[far].max() <= 24 and change[mask].mean() > 3 * max(change[far].mean(), 0.5)
+        checked += 1
+    assert checked == 24
+
+
+def test_objects_that_no_crop_can_frame_are_refused_with_the_rule(tmp_path):
+    from PIL import Image
+
+    from hcl.data import coco
+    from hcl.errors import UserInputError
+
+    (tmp_path / "photos").mkdir()
+    images, annotations = [], []
+    for i in range(2):
+        Image.fromarray(np.full((200, 200, 3), 90 + 40 * i, np.uint8)).save(tmp_path / "photos" / f"p{i}.png")
+        images.append({"id": i + 1, "file_name": f"p{i}.png", "height": 200, "width": 200})
+        # a 3×3 object: even the tightest crop (30 % of the photo's side) leaves it under 5 %
+        annotations.append({"id": i + 1, "image_id": i + 1, "category_id": 1, "segmentation": [[10, 10, 13, 10, 13, 13, 10, 13]]})
+    (tmp_path / "tiny.json").write_text(json.dumps({"images": images, "annotations": annotations,
+                                                    "categories": [{"id": 1, "name": "speck"}]}))
+    with pytest.raises(UserInputError, match="can be framed"):
+        make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos",
+                  annotations=tmp_path / "tiny.json", progress=False)
+    assert coco.read_coco(tmp_path / "tiny.json").instances()
 
 
 def test_non_empty_out_is_refused_without_force(tmp_path, capsys):

@@ -164,7 +164,12 @@ def segmentation_mask(segmentation, height: int, width: int) -> np.ndarray:
     if isinstance(segmentation, list):
         mask = np.zeros((height, width), dtype=bool)
         for polygon in segmentation:
-            mask |= polygon_mask(polygon, height, width)
+            if not isinstance(polygon, (list, tuple)) or not all(isinstance(v, (int, float)) for v in polygon):
+                raise ValueError("polygons are lists of numbers [x1, y1, x2, y2, …], one list per polygon")
+            if len(polygon) % 2 or not np.isfinite(polygon).all():
+                raise ValueError(f"a polygon needs an even number of finite coordinates; got {len(polygon)}")
+            if len(polygon) >= 6:  # fewer than three points enclose nothing (COCO has a few such)
+                mask |= polygon_mask(polygon, height, width)
         return mask
     if isinstance(segmentation, dict) and "counts" in segmentation and "size" in segmentation:
         rle_height, rle_width = (int(s) for s in segmentation["size"])
@@ -243,7 +248,7 @@ def read_coco(path: str | Path) -> CocoSet:
     if not path.is_file():
         raise UserInputError(f"{path}: annotation file not found; pass --annotations with a COCO-format JSON file")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UserInputError(f"{path}: not valid JSON ({error}); pass a COCO-format instances file") from None
     _require(isinstance(data, dict) and all(isinstance(data.get(k), list) for k in ("images", "annotations", "categories")),
@@ -252,7 +257,8 @@ def read_coco(path: str | Path) -> CocoSet:
     for entry in data["categories"]:
         _require(isinstance(entry, dict) and isinstance(entry.get("id"), int) and isinstance(entry.get("name"), str),
                  path, f"category {entry!r} needs an integer 'id' and a string 'name'")
-        categories[entry["id"]] = entry["name"]
+        _require(entry["id"] not in categories, path, f"category id {entry['id']} appears twice")
+        categories[entry["id"]] = entry["name"]  # two ids with one name are one category (matched by name)
     images: dict[int, CocoImage] = {}
     for entry in data["images"]:
         ok = isinstance(entry, dict) and isinstance(entry.get("id"), int) and isinstance(entry.get("file_name"), str)

@@ -52,12 +52,13 @@ def read_mask(path: str | Path, expected_hw: tuple[int, int] | None = None) -> n
     return array >= 128
 
 
-def encode(array: np.ndarray, fmt: str) -> bytes:
-    """Image bytes, deterministic for the same array (no timestamps or metadata)."""
+def encode(array: np.ndarray, fmt: str, quality: int = 95) -> bytes:
+    """Image bytes, deterministic for the same array (no timestamps or metadata); JPEG without
+    chroma subsampling at ``quality``."""
     buffer = io.BytesIO()
     image = Image.fromarray(array)
     if fmt.upper() in ("JPG", "JPEG"):
-        image.save(buffer, format="JPEG", quality=95, subsampling=0)
+        image.save(buffer, format="JPEG", quality=quality, subsampling=0)
     else:
         image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return buffer.getvalue()

@@ -26,7 +26,7 @@ from hcl.data import masks
 from hcl.data.imageio import encode
 from hcl.data.layout import SPLITS, SUBSETS
 from hcl.data.photos import BUNDLED_ANNOTATIONS, Photo, attach_outlines, bundled_photos, folder_photos
-from hcl.data.recipes import Reference, choose_reference, crop_around, recolour, reference_pixels
+from hcl.data.recipes import Reference, ReferencePool, crop_around, recolour, reference_pixels
 from hcl.errors import UserInputError
 from hcl.files import prepare_output
 
@@ -93,16 +93,17 @@ def _objects(photos: list[Photo]) -> list[tuple[int, int]]:
 
 
 def _real_images(photos: list[Photo], masks_from: str, rng: np.random.Generator, size: int):
-    """Endless (photo index, real image, [(mask, object index or None)]) for one split and subset."""
+    """Endless (photo index, real image, [(mask, object index or None)], crop window) for one split and subset."""
     if masks_from == "generated":
         index = 0
         while True:
             photo_index = index % len(photos)
             real, disparity = random_crop(photos[photo_index], rng, size)
-            yield photo_index, real, [(make_mask(real, disparity, rng), None) for _ in range(int(rng.integers(1, 3)))]
+            yield photo_index, real, [(make_mask(real, disparity, rng), None) for _ in range(int(rng.integers(1, 3)))], None
             index += 1
     objects = _objects(photos)
     while True:
+        framed_any = False
         for i in rng.permutation(len(objects)):
             photo_index, target = objects[i]
             photo = photos[photo_index]
@@ -110,14 +111,20 @@ def _real_images(photos: list[Photo], masks_from: str, rng: np.random.Generator,
                                  (masks.MIN_COVERAGE, masks.MAX_COVERAGE))
             if framed is None:
                 continue
-            real, crop_masks = framed
+            framed_any = True
+            real, crop_masks, window = framed
             chosen = [(crop_masks[target], target)]
             # a second object visible in the same crop gets its own mask, as in iHarmony4
             others = [j for j, m in enumerate(crop_masks) if j != target and masks.MIN_COVERAGE <= m.mean() <= masks.MAX_COVERAGE]
             if others and rng.random() < 0.5:
                 j = others[int(rng.integers(len(others)))]
                 chosen.append((crop_masks[j], j))
-            yield photo_index, real, chosen
+            yield photo_index, real, chosen, window
+        if not framed_any:
+            names = sorted({photos[p].name for p, _ in objects})
+            raise UserInputError(f"no outlined object of {names} can be framed so it covers "
+                                 f"{masks.MIN_COVERAGE:.0%}–{masks.MAX_COVERAGE:.0%} of a square crop; outline larger "
+                                 "objects (or objects smaller than half the photo)")
 
 
 def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
@@ -150,15 +157,20 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     if photos_dir and masks_from == "annotated" and annotations is None:
         raise UserInputError(f"{photos_dir}: your own photos need --annotations FILE.json (COCO-format outlines of "
                              "their objects), or --masks generated for generated regions")
-    photos = folder_photos(photos_dir) if photos_dir else bundled_photos()
+    if seed < 0:
+        raise UserInputError(f"--seed {seed}: use a seed ≥ 0")
     skipped: list[str] = []
-    if masks_from == "annotated":
-        source = annotations if annotations is not None else BUNDLED_ANNOTATIONS
-        skipped = attach_outlines(photos, source)
-        photos = {split: [p for p in pool if p.outlines] for split, pool in photos.items()}
-        for split, pool in photos.items():
-            if not pool:
-                raise UserInputError(f"{source}: no {split} photo has an outlined object; annotate at least one per split")
+    if photos_dir:
+        photos = folder_photos(photos_dir, annotations=annotations if masks_from == "annotated" else None)
+    else:
+        photos = bundled_photos()
+        if masks_from == "annotated":
+            source = annotations if annotations is not None else BUNDLED_ANNOTATIONS
+            skipped = attach_outlines(photos, source)
+            photos = {split: [p for p in pool if p.outlines] for split, pool in photos.items()}
+            for split, pool in photos.items():
+                if not pool:
+                    raise UserInputError(f"{source}: no {split} photo has an outlined object; annotate at least one per split")
     if holdout is not None:
         names = [p.name for p in photos["train"] if not p.name.startswith("motorcycle")]  # two views, one scene
         held = [h.strip() for h in holdout.split(",") if h.strip()]
@@ -176,43 +188,55 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     bar = tqdm(total=train + test, desc="make-mini", unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
     own_references = {split: _references(photos[split], masks_from) for split in SPLITS}
+    provenance: dict[str, dict] = {}
+    dropped = 0
     for split_index, split in enumerate(SPLITS):
         pool = photos[split]
-        references = own_references[split] + (own_references["train"] if split == "test" else [])
+        references = ReferencePool(own_references[split] + (own_references["train"] if split == "test" else []))
         object_ids = [(p.name, k) for p in pool for k in range(len(p.outlines))]
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
             made, real_index = 0, 0
             stream = _real_images(pool, masks_from, rng, size)
             while made < counts[split][subset]:
-                photo_index, real, chosen = next(stream)
+                photo_index, real, chosen, window = next(stream)
+                photo = pool[photo_index]
                 real_id = f"{ID_PREFIX[subset]}{split_index}{photo_index:02d}{real_index:04d}"
                 if subset == "Hday2night":
                     real_id += f"-{int(rng.integers(100, 999))}"  # Hday2night ids contain '-'
+                real_index += 1
                 folder = out / subset
-                files[folder / "real_images" / f"{real_id}.jpg"] = encode(real, "JPEG")
+                kept_masks = 0
                 for mask_id, (mask, target) in enumerate(chosen, start=1):
-                    if made >= counts[split][subset]:
-                        break
-                    files[folder / "masks" / f"{real_id}_{mask_id}.png"] = encode((mask * 255).astype(np.uint8), "PNG")
+                    names = []
                     for k in range(1, int(rng.integers(1, 3)) + 1):
-                        if made >= counts[split][subset]:
+                        if made + len(names) >= counts[split][subset]:
                             break
                         reference, rule = None, None
                         if subset == "HCOCO":
-                            photo = pool[photo_index]
                             category = photo.outlines[target].category if target is not None else "photo"
                             exclude = object_ids.index((photo.name, target)) if target is not None else photo_index
-                            reference, rule = choose_reference(category, photo.name, references, rng, exclude=exclude)
-                        composite, how, _ = recolour(real, mask, subset, rng, reference)
+                            reference, rule = references.choose(category, photo.name, rng, exclude=exclude)
+                        composite, how, passed = recolour(real, mask, subset, rng, reference)
+                        if not passed:  # like iHarmony4: a negligible or absurd change is not kept
+                            dropped += 1
+                            continue
                         name = f"{real_id}_{mask_id}_{k}.jpg"
                         files[folder / "composite_images" / name] = encode(composite, "JPEG")
-                        lists[split][subset].append(name)
+                        names.append(name)
                         key = f"{how} ({rule})" if rule else how
                         how_made[split][key] = how_made[split].get(key, 0) + 1
-                        made += 1
-                        bar.update(1)
-                real_index += 1
+                    if names:
+                        kept_masks += 1
+                        files[folder / "masks" / f"{real_id}_{mask_id}.png"] = encode((mask * 255).astype(np.uint8), "PNG")
+                        lists[split][subset] += names
+                        made += len(names)
+                        bar.update(len(names))
+                        if target is not None:
+                            provenance[f"{subset}/masks/{real_id}_{mask_id}.png"] = {
+                                "photo": photo.name, "object": photo.outlines[target].id, "window": list(window)}
+                if kept_masks:
+                    files[folder / "real_images" / f"{real_id}.jpg"] = encode(real, "JPEG")
     bar.close()
 
     for path, payload in files.items():
@@ -229,6 +253,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                "objects": {k: sum(len(p.outlines) for p in v) for k, v in photos.items()},
                "photos_without_outlines": sorted(skipped),
                "how_made": {split: dict(sorted(v.items())) for split, v in how_made.items()},
+               "dropped_by_filter": dropped,
+               "provenance": dict(sorted(provenance.items())),
                "counts": {split: {s: len(lists[split][s]) for s in SUBSETS} for split in SPLITS}}
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -90,19 +90,29 @@ def bundled_photos() -> dict[str, list[Photo]]:
     return {"train": [_load_bundled(n) for n in TRAIN_PHOTOS], "test": [_load_bundled(n) for n in TEST_PHOTOS]}
 
 
-def folder_photos(folder: str | Path, test_share: float = 0.3) -> dict[str, list[Photo]]:
-    """A user's own photos: sorted by name, every ~1/test_share-th one goes to test."""
+def split_photos(photos: list[Photo], test_share: float = 0.3) -> dict[str, list[Photo]]:
+    """Sorted by name, every ~1/test_share-th photo goes to test (at least one photo each side)."""
+    photos = sorted(photos, key=lambda p: p.name)
+    every = max(2, round(1 / test_share))
+    test = [p for i, p in enumerate(photos) if i % every == every - 1] or photos[-1:]
+    return {"train": [p for p in photos if p not in test], "test": test}
+
+
+def folder_photos(folder: str | Path, test_share: float = 0.3, annotations: str | Path | None = None) -> dict[str, list[Photo]]:
+    """A user's own photos, split by :func:`split_photos`. With ``annotations``, photos get their
+    outlines first and only photos with at least one outlined object are kept and split."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserInputError(f"{folder}: --photos must be a folder of JPEG/PNG photos")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if len(files) < 2:
-        raise UserInputError(f"{folder}: needs at least 2 photos (one for train, one for test); found {len(files)}")
     photos = [Photo(p.stem, read_rgb(p), f"{p.name}: from the user's folder {folder}") for p in files]
-    every = max(2, round(1 / test_share))
-    test = [p for i, p in enumerate(photos) if i % every == every - 1] or photos[-1:]
-    train = [p for p in photos if p not in test]
-    return {"train": train, "test": test}
+    if annotations is not None:
+        attach_outlines({"all": photos}, annotations)
+        photos = [p for p in photos if p.outlines]
+    if len(photos) < 2:
+        outlined = " with outlined objects" if annotations is not None else ""
+        raise UserInputError(f"{folder}: needs at least 2 photos{outlined} (one for train, one for test); found {len(photos)}")
+    return split_photos(photos, test_share)
 
 
 def attach_outlines(photos: dict[str, list[Photo]], annotations: str | Path) -> list[str]:

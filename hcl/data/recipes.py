@@ -43,42 +43,76 @@ class Reference:
 
 
 def reference_pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Up to :data:`REFERENCE_PIXELS` of the object's pixels, evenly strided (deterministic)."""
+    """Up to :data:`REFERENCE_PIXELS` of the object's pixels, evenly strided (deterministic), float32 in [0, 1]."""
     pixels = image[mask]
     stride = max(1, len(pixels) // REFERENCE_PIXELS)
-    return pixels[::stride].astype(np.float64) / 255.0
+    return (pixels[::stride][:REFERENCE_PIXELS].astype(np.float32) / 255.0)
 
 
-def choose_reference(category: str, photo: str, references: list[Reference], rng: np.random.Generator,
+class ReferencePool:
+    """Colour sources indexed by category: HCOCO's choice costs a few random draws, not a scan, so
+    a COCO-sized pool (10⁵ instances) stays fast."""
+
+    RULES = ("same category, other photo", "same category, same photo", "other category")
+
+    def __init__(self, references: list[Reference]):
+        self.references = references
+        self.by_category: dict[str, list[int]] = {}
+        for i, reference in enumerate(references):
+            self.by_category.setdefault(reference.category, []).append(i)
+
+    def _draw(self, candidates: list[int], keep, rng: np.random.Generator) -> int | None:
+        for _ in range(16):  # rejection sampling first; a scan only when almost nothing qualifies
+            i = candidates[int(rng.integers(len(candidates)))]
+            if keep(i):
+                return i
+        qualified = [i for i in candidates if keep(i)]
+        return qualified[int(rng.integers(len(qualified)))] if qualified else None
+
+    def choose(self, category: str, photo: str, rng: np.random.Generator,
+               exclude: int | None = None) -> tuple[Reference, str]:
+        """HCOCO's rule: another instance of the same category, from another photo where possible.
+
+        Returns the reference and which rule found it: 'same category, other photo', 'same category,
+        same photo' or, when the category has one instance only, 'other category'."""
+        same = self.by_category.get(category, [])
+        everyone = range(len(self.references))
+        for rule, candidates, keep in (
+                (self.RULES[0], same, lambda i: i != exclude and self.references[i].photo != photo),
+                (self.RULES[1], same, lambda i: i != exclude),
+                (self.RULES[2], everyone, lambda i: i != exclude)):
+            if len(candidates):
+                found = self._draw(candidates, keep, rng)
+                if found is not None:
+                    return self.references[found], rule
+        raise ValueError("HCOCO needs at least two annotated objects to transfer colour between")
+
+
+def choose_reference(category: str, photo: str, references, rng: np.random.Generator,
                      exclude: int | None = None) -> tuple[Reference, str]:
-    """HCOCO's rule: another instance of the same category, from another photo where possible.
-
-    Returns the reference and which rule found it: 'same category, other photo', 'same category,
-    same photo' or, when the category has one instance only, 'other category'."""
-    candidates = [(i, r) for i, r in enumerate(references) if i != exclude]
-    for rule, keep in (("same category, other photo", lambda r: r.category == category and r.photo != photo),
-                       ("same category, same photo", lambda r: r.category == category),
-                       ("other category", lambda r: True)):
-        pool = [r for _, r in candidates if keep(r)]
-        if pool:
-            return pool[int(rng.integers(len(pool)))], rule
-    raise ValueError("HCOCO needs at least two annotated objects to transfer colour between")
+    """:meth:`ReferencePool.choose` on a pool or a plain list of references (``exclude``: the index
+    of the object being recoloured)."""
+    pool = references if isinstance(references, ReferencePool) else ReferencePool(list(references))
+    return pool.choose(category, photo, rng, exclude)
 
 
 def recolour(real: np.ndarray, mask: np.ndarray, subset: str, rng: np.random.Generator,
-             reference: Reference | None = None, tries: int = 8) -> tuple[np.ndarray, str, bool]:
+             reference: Reference | None = None, tries: int = 8,
+             strength: tuple[float, float] = TRANSFER_STRENGTH) -> tuple[np.ndarray, str, bool]:
     """The composite (uint8) of ``real`` with ``mask``'s object changed the way ``subset`` was made.
 
     Returns ``(composite, how, passed)``: ``how`` names the transfer family or retouch style. Draws
     again (new family or parameters) while the foreground's change is outside
-    :data:`FOREGROUND_MSE_RANGE`; after ``tries`` the last draw is returned with ``passed`` False."""
+    :data:`FOREGROUND_MSE_RANGE`; after ``tries`` the last draw is returned with ``passed`` False.
+    ``strength``: the range the applied share of a colour transfer is drawn from ((1, 1): HCOCO's full
+    transfer, what ``hcl data from-coco`` uses)."""
     image = real.astype(np.float64) / 255.0
     composite, how, passed = real, "none", False
     for _ in range(tries):
         if subset == "HCOCO":
             how = transfer.FAMILIES[int(rng.integers(len(transfer.FAMILIES)))]
-            out = transfer.transfer(how, image, mask, reference.pixels[:, None, :], None, rng=rng)
-            out = image + float(rng.uniform(*TRANSFER_STRENGTH)) * (out - image)
+            out = transfer.transfer(how, image, mask, reference.pixels[:, None, :].astype(np.float64), None, rng=rng)
+            out = image + float(rng.uniform(*strength)) * (out - image)
         else:
             how = RETOUCH_STYLE[subset]
             out = colour.retouch(image, mask, **colour.random_retouch_parameters(rng, how))
@@ -91,10 +125,11 @@ def recolour(real: np.ndarray, mask: np.ndarray, subset: str, rng: np.random.Gen
 
 
 def crop_around(pixels: np.ndarray, masks: list[np.ndarray], target: int, rng: np.random.Generator,
-                size: int, coverage: tuple[float, float]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+                size: int, coverage: tuple[float, float]) -> tuple[np.ndarray, list[np.ndarray], tuple] | None:
     """A square crop that frames object ``target`` so it covers a share of the crop within
-    ``coverage``, resized to size×size; returns the crop and every object's mask in it (resized,
-    binarized at 0.5), or None when no crop of this photo frames the object that way."""
+    ``coverage``, resized to size×size; returns the crop, every object's mask in it (resized,
+    binarized at 0.5) and the window ``(top, left, side)``, or None when no crop of this photo frames
+    the object that way."""
     height, width = pixels.shape[:2]
     short = min(height, width)
     box = bounding_box(masks[target])
@@ -116,7 +151,7 @@ def crop_around(pixels: np.ndarray, masks: list[np.ndarray], target: int, rng: n
         crop_masks = [_resize_mask(m[window], size) for m in masks]
         if coverage[0] <= crop_masks[target].mean() <= coverage[1]:
             crop = np.asarray(Image.fromarray(pixels[window]).resize((size, size), Image.BILINEAR, reducing_gap=None))
-            return crop, crop_masks
+            return crop, crop_masks, (y0, x0, side)
     return None
 
 
