@@ -14,9 +14,9 @@ test split when fitted to the truth (an oracle). The head predicts that map, θ 
    (β: how evenly the window is split). Where a mask cuts through one surface this alone undoes most
    of the change: on an earlier mini set whose masks were generated regions (superpixel unions,
    blobs) it removed 70 % of the test fMSE. On object outlines, as in iHarmony4, the two sides of
-   the boundary are different materials: on today's mini test split it removes 15 % (fMSE 2182 →
-   1862, ``hcl evaluate``) and is worse than the composite on the retouched subsets. It is reported
-   as a baseline (:mod:`hcl.baselines`); the network's features must do the rest.
+   the boundary are different materials: on today's mini test split it makes the foreground *worse*
+   on average (fMSE 1503 → 1737, ``hcl evaluate``; better only on the Hday2night-like relighting). It
+   is reported as a baseline (:mod:`hcl.baselines`); the network must learn when to trust it.
    The network learns which windows to trust: a 3×3 convolution of its final features gives each
    window a log-weight (0 at initialization), so where the boundary is a real object edge (two
    materials) it can count less.
