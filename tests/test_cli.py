@@ -152,7 +152,7 @@ def test_train_resume_evaluate_harmonize_from_the_command_line(mini_root, tmp_pa
     report = tmp_path / "report.json"
     hcl("evaluate", "--checkpoint", checkpoint_path, "--data", mini_root, "--image-size", 64, "--json", report)
     scores = json.loads(report.read_text())
-    assert set(scores) == {"composite", "model"} and np.isfinite(scores["model"]["All"]["fmse"])
+    assert set(scores) == {"composite", "fit", "model"} and np.isfinite(scores["model"]["All"]["fmse"])
 
     composite, mask = _write_pair(tmp_path, 100, 70)
     out = tmp_path / "harmonized.png"
