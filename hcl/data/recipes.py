@@ -106,21 +106,28 @@ def recolour(real: np.ndarray, mask: np.ndarray, subset: str, rng: np.random.Gen
     :data:`FOREGROUND_MSE_RANGE`; after ``tries`` the last draw is returned with ``passed`` False.
     ``strength``: the range the applied share of a colour transfer is drawn from ((1, 1): HCOCO's full
     transfer, what ``hcl data from-coco`` uses)."""
-    image = real.astype(np.float64) / 255.0
-    composite, how, passed = real, "none", False
+    box = bounding_box(mask)
+    if box is None:
+        return real.copy(), "none", False
+    window = (slice(box[0], box[2]), slice(box[1], box[3]))  # every change happens inside the object's box
+    real_box, mask_box = real[window], mask[window]
+    image = real_box.astype(np.float64) / 255.0
+    changed, how, passed = real_box, "none", False
     for _ in range(tries):
         if subset == "HCOCO":
             how = transfer.FAMILIES[int(rng.integers(len(transfer.FAMILIES)))]
-            out = transfer.transfer(how, image, mask, reference.pixels[:, None, :].astype(np.float64), None, rng=rng)
+            out = transfer.transfer(how, image, mask_box, reference.pixels[:, None, :].astype(np.float64), None, rng=rng)
             out = image + float(rng.uniform(*strength)) * (out - image)
         else:
             how = RETOUCH_STYLE[subset]
-            out = colour.retouch(image, mask, **colour.random_retouch_parameters(rng, how))
-        composite = np.where(mask[..., None], np.round(out * 255), real).astype(np.uint8)
-        change = (composite.astype(np.float64) - real)[mask]
+            out = colour.retouch(image, mask_box, **colour.random_retouch_parameters(rng, how))
+        changed = np.where(mask_box[..., None], np.round(out * 255), real_box).astype(np.uint8)
+        change = (changed.astype(np.float64) - real_box)[mask_box]
         passed = FOREGROUND_MSE_RANGE[0] <= float((change**2).mean()) <= FOREGROUND_MSE_RANGE[1]
         if passed:
             break
+    composite = real.copy()
+    composite[window] = changed
     return composite, how, passed
 
 
