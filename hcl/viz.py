@@ -94,9 +94,11 @@ def annotation_sheet(photos: list, columns: int = 4, cell: float = 3.0) -> Figur
         ax.axis("off")
     for ax, photo in zip(axes.ravel(), photos):
         picture = photo.pixels.astype(np.float64) / 255.0
-        width = max(1, round(max(picture.shape[:2]) / 250))
+        width = max(2, round(max(picture.shape[:2]) / 160))
         for i, outline in enumerate(photo.outlines):
             edge = outline.mask & ~ndimage.binary_erosion(outline.mask, iterations=width)
+            halo = ndimage.binary_dilation(edge, iterations=max(1, width // 2)) & ~edge
+            picture[halo] = 0.0  # a dark rim keeps a light outline visible on a light photo
             picture[edge] = OBJECT_COLOURS[i % len(OBJECT_COLOURS)]
         names = ", ".join(o.category for o in photo.outlines)
         _show(ax, picture, f"{photo.name}: {names}", fontsize=8)
