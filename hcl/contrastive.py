@@ -141,20 +141,41 @@ class PatchEmbedding(nn.Module):
         return F.normalize(self.mlp(patches), dim=-1)
 
 
-def infonce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, tau: float,
-            exclude_self: bool = False) -> torch.Tensor:
-    """Mean over i of ``−log e^{q_i·p_i/τ} / (e^{q_i·p_i/τ} + Σ_k e^{q_i·n_k/τ})`` per image: (B,).
+def infonce_logits(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, tau: float,
+                   exclude_self: bool = False) -> torch.Tensor:
+    """The logits of Eq. (10)'s softmax, B×K×(1+K): column 0 is ``q_i·p_i/τ``, the others ``q_i·n_k/τ``.
 
     query B×K×D; positive B×K×D (or B×1×D, one positive for every query); negatives B×K×D.
-    ``exclude_self`` drops the k = i term (when the negatives are the queries themselves)."""
+    ``exclude_self`` sets the k = i column to −inf (when the negatives are the queries themselves)."""
     positive_logits = (query * positive).sum(-1) / tau  # B×K
     negative_logits = query @ negatives.transpose(1, 2) / tau  # B×K×K: q_i·n_k/τ
     if exclude_self:
         k = query.shape[1]
         self_pairs = torch.eye(k, dtype=torch.bool, device=query.device)
         negative_logits = negative_logits.masked_fill(self_pairs, float("-inf"))
-    logits = torch.cat([positive_logits[..., None], negative_logits], dim=-1)
-    return (torch.logsumexp(logits, dim=-1) - positive_logits).mean(dim=1)
+    return torch.cat([positive_logits[..., None], negative_logits], dim=-1)
+
+
+def infonce_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Mean over i of ``−log softmax(logits_i)[0]`` per image: (B,)."""
+    return (torch.logsumexp(logits, dim=-1) - logits[..., 0]).mean(dim=1)
+
+
+def top1_accuracy(logits: torch.Tensor) -> torch.Tensor:
+    """Share of queries whose positive scores strictly above every negative, per image: (B,).
+
+    Strictly: a collapsed embedding (every logit equal) scores 0, not 1. Chance is 1/(number of
+    candidates): 1/(K+1), or 1/K when a query's own column is excluded."""
+    return (logits[..., 0] > logits[..., 1:].max(dim=-1).values).float().mean(dim=1)
+
+
+def infonce(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor, tau: float,
+            exclude_self: bool = False) -> torch.Tensor:
+    """Mean over i of ``−log e^{q_i·p_i/τ} / (e^{q_i·p_i/τ} + Σ_k e^{q_i·n_k/τ})`` per image: (B,).
+
+    query B×K×D; positive B×K×D (or B×1×D, one positive for every query); negatives B×K×D.
+    ``exclude_self`` drops the k = i term (when the negatives are the queries themselves)."""
+    return infonce_from_logits(infonce_logits(query, positive, negatives, tau, exclude_self))
 
 
 def region_infonce(negatives: torch.Tensor, positives: torch.Tensor, tau: float = LossConfig.tau) -> torch.Tensor:
@@ -168,7 +189,9 @@ class HCLLoss(nn.Module):
     ``forward(harmonized, target, mask, generator=None, composite=None)`` → ``(loss, diagnostics)``;
     ``composite`` is required by the readings in ``NEEDS_COMPOSITE``. diagnostics hold ``per_image``
     (B,), ``foreground_cells`` / ``background_cells`` (B,): cells available per region,
-    ``empty_images``: images that contributed 0, and the embeddings and cells drawn.
+    ``empty_images``: images that contributed 0, ``accuracy`` (B,): the share of queries whose
+    positive ranks first (NaN for empty images), ``chance``: that share for a random ranking
+    (1/(K+1); the loss's chance value is ln(K+1)), and the embeddings and cells drawn.
     """
 
     def __init__(self, k: int = LossConfig.k, tau: float = LossConfig.tau, factor: int = LossConfig.factor,
@@ -226,20 +249,23 @@ class HCLLoss(nn.Module):
         if self.reading == "literal":
             positives = self.embed(background_windows)  # (9)
             # the background query is the positive itself: v^bg·P_i = 1, and Σ over all K negatives
-            per_image = infonce(positives, positives, negatives, self.tau)
+            logits = infonce_logits(positives, positives, negatives, self.tau)
         elif self.reading == "spread":
             positives = self.embed(background_windows)
-            per_image = region_infonce(negatives, positives, self.tau)
+            logits = infonce_logits(negatives, positives, negatives, self.tau, exclude_self=True)
         else:
             composite_map = F.avg_pool2d(composite.detach() * mask, self.factor)
             with torch.no_grad():
                 positives = self.key_embed(background_windows)
                 mean_background = F.normalize(positives.mean(1, keepdim=True), dim=-1)
                 composite_keys = self.key_embed(self.windows(composite_map, mask, negative_cells))
-            per_image = infonce(negatives, mean_background, composite_keys, self.tau)
+            logits = infonce_logits(negatives, mean_background, composite_keys, self.tau)
             diagnostics["composite_keys"] = composite_keys
         contributes = has_foreground & has_background
-        per_image = per_image * contributes
+        per_image = infonce_from_logits(logits) * contributes
+        candidates = logits.shape[-1] - (1 if self.reading == "spread" else 0)
+        diagnostics["accuracy"] = top1_accuracy(logits.detach()).masked_fill(~contributes, float("nan"))
+        diagnostics["chance"] = 1.0 / candidates  # the accuracy of a random ranking; ln(candidates) the loss's
         diagnostics.update({
             "per_image": per_image.detach(),
             "foreground_cells": region_cell_map(mask, self.factor).flatten(1).sum(1),

@@ -21,7 +21,7 @@ import numpy as np
 from hcl.config import RunConfig
 from hcl.errors import UserInputError
 
-LOG_COLUMNS = ("step", "epoch", "total", "l1", "pixel", "hcl", "lr", "seconds",
+LOG_COLUMNS = ("step", "epoch", "total", "l1", "pixel", "hcl", "hcl_accuracy", "hcl_chance", "lr", "seconds",
                "grad_l1", "grad_pixel", "grad_hcl", "share_l1", "share_pixel", "share_hcl",
                "val_mse", "val_psnr", "val_fmse", "val_composite_mse", "val_composite_fmse")
 

@@ -76,8 +76,9 @@ def train_step(objective: nn.Module, optimizer: torch.optim.Optimizer, batch: tu
                grad_norms: bool = False) -> dict:
     """One optimizer step of L_all = λ1·L1 + λ2·L_pixel + λ3·L_HCL (Eq. 13).
 
-    batch: ``(composite I', mask M', real Ĥ)`` on the device. Returns the terms (and, with
-    ``grad_norms``, each term's gradient norm at H). Raises :class:`TrainingDiverged` on NaN/inf."""
+    batch: ``(composite I', mask M', real Ĥ)`` on the device. Returns the terms, L_HCL's top-1
+    accuracy and its chance level (``hcl_accuracy``, ``hcl_chance``, when L_HCL is on) and, with
+    ``grad_norms``, each term's gradient norm at H. Raises :class:`TrainingDiverged` on NaN/inf."""
     composite, mask, real = batch
     with autocast(runtime, amp):
         harmonized, terms = objective(composite, mask, real, generator)  # H and L_all (13)
@@ -92,7 +93,12 @@ def train_step(objective: nn.Module, optimizer: torch.optim.Optimizer, batch: tu
         nn.utils.clip_grad_norm_(objective.parameters(), grad_clip)
     optimizer.step()
     criterion.after_step()  # e.g. the EMA key MLP of the contrastive loss
-    return {**{name: float(terms[name].detach()) for name in ("total", *TERMS)}, **norms}
+    values = {name: float(terms[name].detach()) for name in ("total", *TERMS)}
+    accuracy = terms.get("diagnostics", {}).get("accuracy")
+    if accuracy is not None:  # L_HCL's top-1 accuracy beside the loss, and the accuracy of a random ranking
+        values["hcl_accuracy"] = float(accuracy.nanmean()) if (~accuracy.isnan()).any() else float("nan")
+        values["hcl_chance"] = float(terms["diagnostics"]["chance"])
+    return {**values, **norms}
 
 
 def learning_rate_factor(step: int, total_steps: int, schedule: str, warmup: int) -> float:
@@ -299,7 +305,7 @@ def run_steps(training: Training, run: RunDirectory, train_set: IHarmony4, val_s
                     row.update({k: round(v, 4) for k, v in last_val.items()})
                 if runtime.is_main:
                     log.write(row)
-                bar.set_postfix({k: f"{values[k]:.4f}" for k in ("total", *TERMS)})
+                bar.set_postfix({k: f"{values[k]:.4f}" for k in ("total", *TERMS, "hcl_accuracy") if k in values})
             if (step % config.save_every == 0 or step == optim.steps) and runtime.is_main:
                 save_checkpoint(training.state(step), run.checkpoint)
             if step >= optim.steps:

@@ -358,9 +358,13 @@ def texture_comparison(results: dict, composite, target, mask) -> Figure:
 # training and evaluation
 
 
-def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict | None = None) -> Figure:
+def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict | None = None,
+                k: int | None = None) -> Figure:
     """The terms of Eq. (13), each term's share of the gradient at the output, and validation fMSE
-    with the composite's level (and, given ``start``, the untrained network's) drawn on it."""
+    with the composite's level (and, given ``start``, the untrained network's) drawn on it.
+
+    L_HCL is drawn with its chance value ln(K+1) (from the log's ``hcl_chance``, or ``k`` for logs
+    written before it existed) and, on a second axis, its top-1 accuracy against chance 1/(K+1)."""
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
     steps = log["step"]
     for name, colour in (("l1", "C0"), ("pixel", "C1")):
@@ -369,8 +373,21 @@ def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict
     axes[0].set_title("L1 and L_pixel (training batches)")
     axes[0].legend(fontsize=8)
     axes[1].plot(steps, log["hcl"], color="C3", alpha=0.35, lw=0.8)
-    axes[1].plot(steps, _smooth(log["hcl"]), color="C3")
-    axes[1].set_title("L_HCL")
+    axes[1].plot(steps, _smooth(log["hcl"]), color="C3", label="L_HCL (smoothed)")
+    chance = log.get("hcl_chance")
+    candidates = 1.0 / np.nanmean(chance) if chance is not None and np.isfinite(chance).any() else (k + 1 if k else None)
+    if candidates:
+        axes[1].axhline(np.log(candidates), color="k", ls="--", lw=1, label=f"chance: ln(K+1) = {np.log(candidates):.2f}")
+    accuracy = log.get("hcl_accuracy")
+    if accuracy is not None and np.isfinite(accuracy).any():
+        twin = axes[1].twinx()
+        twin.plot(steps, _smooth(np.nan_to_num(accuracy, nan=0.0)), color="C5", label="top-1 accuracy (smoothed)")
+        twin.axhline(1.0 / candidates, color="C5", ls=":", lw=1, label="accuracy by chance: 1/(K+1)")
+        twin.set_ylim(0, max(0.05, 1.2 * float(np.nanmax(accuracy))))
+        twin.set_ylabel("top-1 accuracy", fontsize=8)
+        twin.legend(fontsize=7, loc="lower right")
+    axes[1].legend(fontsize=7, loc="upper right")
+    axes[1].set_title("L_HCL and its chance level")
     measured = ~np.isnan(log.get("share_l1", np.full_like(steps, np.nan)))
     if measured.any():
         bottom = np.zeros(measured.sum())

@@ -107,6 +107,7 @@ OTHER_MEANING = {
     ("hcl.model", "build", "image_size"): "None: the preset's",
     ("hcl.stats", "gaussian_taps", "device"): "a tensor's device",
     ("hcl.viz", "patch_explorer", "k"): "cells drawn for the figure, not the loss's K",
+    ("hcl.viz", "loss_curves", "k"): "None: K is read from the log; given only for logs older than hcl_chance",
     ("hcl.viz", "_smooth", "window"): "a moving-average window, not the crop window",
 }
 

@@ -165,3 +165,40 @@ def test_region_cells_equal_the_loop():
 
     cells = {tuple(c) for c in region_cell_map(mask, 4)[1].nonzero().tolist()}
     assert cells == region_cells_loop(mask[1, 0], 4)
+
+
+def test_top1_accuracy_counts_strict_wins_of_the_positive():
+    from hcl.contrastive import top1_accuracy
+
+    logits = torch.tensor([[[5.0, 1.0, 2.0], [1.0, 3.0, 0.0]]])  # one query wins, one loses
+    assert top1_accuracy(logits).tolist() == [0.5]
+    # a collapsed embedding (every logit equal) is not a perfect one
+    assert top1_accuracy(torch.zeros(2, 4, 9)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("reading", READINGS)
+def test_hcl_reports_its_accuracy_and_the_chance_level_of_each_reading(reading):
+    torch.manual_seed(0)
+    k = 16
+    loss = HCLLoss(k=k, reading=reading)
+    harmonized, target, composite = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[0, :, 16:48, 16:48] = 1  # the second image has no foreground: it contributes nothing
+    value, diagnostics = loss(harmonized, target, mask, torch.Generator().manual_seed(0), composite=composite)
+    # spread ranks its positive against the K − 1 other queries; the others against all K negatives
+    assert diagnostics["chance"] == pytest.approx(1 / k if reading == "spread" else 1 / (k + 1))
+    accuracy = diagnostics["accuracy"]
+    assert 0.0 <= float(accuracy[0]) <= 1.0 and math.isnan(float(accuracy[1]))
+
+
+def test_a_positive_aligned_with_its_query_ranks_first():
+    from hcl.contrastive import infonce_logits, top1_accuracy
+
+    torch.manual_seed(0)
+    query = F.normalize(torch.randn(1, 32, 64), dim=-1)
+    negatives = F.normalize(torch.randn(1, 32, 64), dim=-1)
+    assert float(top1_accuracy(infonce_logits(query, query, negatives, 0.07))[0]) == 1.0
+    # and the loss at chance: equal logits give exactly ln(K+1)
+    from hcl.contrastive import infonce_from_logits
+
+    assert float(infonce_from_logits(torch.zeros(1, 32, 33))[0]) == pytest.approx(math.log(33))

@@ -62,7 +62,8 @@ def test_loss_curves_draw_the_composite_level_on_the_validation_curve(tmp_path):
     log = tmp_path / "log.csv"
     rows = [",".join(LOG_COLUMNS)]
     for step in (1, 2, 3):
-        values = {"step": step, "epoch": 0, "total": 1, "l1": 0.5 / step, "pixel": 0.6 / step, "hcl": 3, "lr": 1e-3,
+        values = {"step": step, "epoch": 0, "total": 1, "l1": 0.5 / step, "pixel": 0.6 / step, "hcl": 3,
+                  "hcl_accuracy": 0.1 * step, "hcl_chance": 1 / 65, "lr": 1e-3,
                   "seconds": step, "grad_l1": 1, "grad_pixel": 2, "grad_hcl": 1, "share_l1": 0.25, "share_pixel": 0.5,
                   "share_hcl": 0.25, "val_mse": 100, "val_psnr": 30, "val_fmse": 400 - step, "val_composite_mse": 300,
                   "val_composite_fmse": 1234.0}
@@ -71,6 +72,11 @@ def test_loss_curves_draw_the_composite_level_on_the_validation_curve(tmp_path):
     fig = viz.loss_curves(read_log(log), start={"fmse": 777.0})
     levels = [line.get_ydata()[0] for line in fig.axes[3].lines if len(set(line.get_ydata())) == 1]
     assert 1234.0 in levels and 777.0 in levels
+    # L_HCL's panel: the chance value ln(K+1) = ln(65), and the accuracy's chance level 1/65 on its twin axis
+    hcl_levels = [line.get_ydata()[0] for line in fig.axes[1].lines if len(set(line.get_ydata())) == 1]
+    assert any(abs(v - np.log(65)) < 1e-9 for v in hcl_levels)
+    twin_levels = [line.get_ydata()[0] for ax in fig.axes[4:] for line in ax.lines if len(set(line.get_ydata())) == 1]
+    assert any(abs(v - 1 / 65) < 1e-9 for v in twin_levels)
 
 
 def test_result_browser_shows_the_error_map_of_the_chosen_image():
