@@ -96,7 +96,7 @@ def train_step(objective: nn.Module, optimizer: torch.optim.Optimizer, batch: tu
     values = {name: float(terms[name].detach()) for name in ("total", *TERMS)}
     accuracy = terms.get("diagnostics", {}).get("accuracy")
     if accuracy is not None:  # L_HCL's top-1 accuracy beside the loss, and the accuracy of a random ranking
-        values["hcl_accuracy"] = float(accuracy.nanmean()) if (~accuracy.isnan()).any() else float("nan")
+        values["hcl_accuracy"] = float(accuracy.nanmean())  # NaN when no image had both regions
         values["hcl_chance"] = float(terms["diagnostics"]["chance"])
     return {**values, **norms}
 

@@ -381,7 +381,8 @@ def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict
     accuracy = log.get("hcl_accuracy")
     if accuracy is not None and np.isfinite(accuracy).any():
         twin = axes[1].twinx()
-        twin.plot(steps, _smooth(np.nan_to_num(accuracy, nan=0.0)), color="C5", label="top-1 accuracy (smoothed)")
+        logged = np.isfinite(accuracy)  # NaN: no image of that batch had both regions
+        twin.plot(steps[logged], _smooth(accuracy[logged]), color="C5", label="top-1 accuracy (smoothed)")
         twin.axhline(1.0 / candidates, color="C5", ls=":", lw=1, label="accuracy by chance: 1/(K+1)")
         twin.set_ylim(0, max(0.05, 1.2 * float(np.nanmax(accuracy))))
         twin.set_ylabel("top-1 accuracy", fontsize=8)

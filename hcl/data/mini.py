@@ -193,7 +193,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     for split_index, split in enumerate(SPLITS):
         pool = photos[split]
         references = ReferencePool(own_references[split] + (own_references["train"] if split == "test" else []))
-        object_ids = [(p.name, k) for p in pool for k in range(len(p.outlines))]
+        reference_index = {(p.name, k): i for i, (p, k) in enumerate((p, k) for p in pool for k in range(len(p.outlines)))}
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
             made, real_index = 0, 0
@@ -215,7 +215,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                         reference, rule = None, None
                         if subset == "HCOCO":
                             category = photo.outlines[target].category if target is not None else "photo"
-                            exclude = object_ids.index((photo.name, target)) if target is not None else photo_index
+                            exclude = reference_index[(photo.name, target)] if target is not None else photo_index
                             reference, rule = references.choose(category, photo.name, rng, exclude=exclude)
                         composite, how, passed = recolour(real, mask, subset, rng, reference)
                         if not passed:  # like iHarmony4: a negligible or absurd change is not kept

@@ -12,7 +12,8 @@ appearance changed:
 - **Hday2night**: the object is lit differently (strong exposure shift, a cold or warm cast).
 
 Like iHarmony4, a composite whose foreground barely changed (nothing to harmonize) or changed
-beyond recognition is drawn again (:data:`FOREGROUND_MSE_RANGE`).
+beyond recognition is drawn again, and left out if it still is after a few draws
+(:data:`FOREGROUND_MSE_RANGE`).
 """
 
 from __future__ import annotations
