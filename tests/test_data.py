@@ -10,6 +10,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from hcl.data import IHarmony4, list_triples, split_composite_name
+from hcl.data.dataset import colour_change
 from hcl.errors import UserInputError
 from tests.conftest import REAL_STYLE_NAMES, write_fixture_tree
 
@@ -131,3 +132,18 @@ def test_bad_layouts_give_clear_errors(tmp_path, fixture_tree, problem):
             IHarmony4(fixture_tree, "val")
         else:
             IHarmony4(fixture_tree, "train", subsets=["HCOCO2"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_colour_jitter_keeps_the_composites_background_equal_to_the_real_images(seed):
+    generator = torch.Generator().manual_seed(seed)
+    real = torch.rand(3, 16, 16, generator=generator)
+    mask = torch.zeros(1, 16, 16)
+    mask[:, 4:12, 2:10] = 1
+    composite = torch.where(mask.bool(), (real * 0.3 + 0.6).clamp(0, 1), real)  # a much brighter foreground
+    change = [float(v) for v in 1 + 0.3 * (2 * torch.rand(6, generator=generator) - 1)]
+    jittered_composite, jittered_real = colour_change(composite, *change), colour_change(real, *change)
+    background = ~mask.bool().expand(3, -1, -1)
+    assert torch.equal(jittered_composite[background], jittered_real[background])
+    assert not torch.allclose(jittered_real, real, atol=1e-3)

@@ -16,13 +16,20 @@ from hcl.data.layout import list_triples
 from hcl.errors import UserInputError
 
 
+CONTRAST_PIVOT = 0.5  # one fixed grey for every image: a per-image mean would differ between composite and real
+
+
 def colour_change(image: torch.Tensor, brightness: float, contrast: float, saturation: float,
                   red: float, green: float, blue: float) -> torch.Tensor:
-    """One global colour change of a 3×H×W image in [0, 1] (the same call on composite and real)."""
+    """One global colour change of a 3×H×W image in [0, 1] (the same call on composite and real).
+
+    Every step is a function of each pixel alone (contrast pivots around the fixed grey
+    ``CONTRAST_PIVOT``, not the image's own mean), so pixels equal in composite and real, the whole
+    background, stay equal after it."""
     image = image * brightness * torch.tensor([red, green, blue])[:, None, None]
     grey = image.mean(0, keepdim=True)
     image = grey + saturation * (image - grey)
-    image = image.mean() + contrast * (image - image.mean())
+    image = CONTRAST_PIVOT + contrast * (image - CONTRAST_PIVOT)
     return image.clamp(0, 1)
 
 
