@@ -36,3 +36,8 @@ class BoundaryFit:
         theta, _ = boundary_colour_fit(resize_image(image, at), resize_mask(hard, at), FIT_RADIUS)
         pred = apply_colour_transform(theta[:, :, None, None], image).clamp(0, 1).to(composite.dtype)
         return torch.where(mask >= 0.5, pred, composite)
+
+    harmonize_tensor = harmonize  # the name a Harmonizer's tensor path has, so both drop into the same loops
+
+    def __repr__(self) -> str:
+        return f"BoundaryFit(no parameters, fitted per image at ≥ {self.image_size} px)"

@@ -237,7 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model (torchrun for several processes)",
                                 description="Every setting of hcl.config.RunConfig is a flag; the preset gives the "
                                             "defaults (shown for --config tiny).")
-    train.add_argument("--config", choices=["tiny", "paper"], default="tiny", help="preset: model and defaults (default tiny)")
+    from hcl.config import PRESETS  # light: the configuration module imports no torch
+
+    train.add_argument("--config", choices=list(PRESETS), default="tiny",
+                       help="preset: 'paper' (the paper as printed), 'tiny' (the paper at CPU size), 'demo' (our own "
+                            "method at CPU size, the shipped checkpoint's recipe); default tiny")
     train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     train.add_argument("--no-s2am", action="store_true", help="remove the S2AM attention (same as --s2am none)")
     add_config_flags(train)

@@ -15,10 +15,13 @@ Our reading:
   ``f_s, f_b``: ``s = 1 + f_s(c)``, ``b = f_b(c)`` ("all initialized as 0"), so ψ starts as the
   identity. What ``c`` is, the paper does not say (``psi_input``):
 
-  * ``'reference'`` (default): the statistics the map was normalized by, ``c = [μ, σ]`` — for ψ_F
-    the encoder background's, for ψ_B the decoder background's. ψ then adapts to each image.
-  * ``'normalized-mean'``: the region mean of the normalized map itself (the first implementation).
-    For (5) that mean is 0 by construction (5e-8 measured), so ψ_B was a fixed affine.
+  * ``'map'`` (the ``paper`` preset): as Eqs. (6)(7) are printed, ``f_s(D̂)·D̂ + f_b(D̂)`` with f_s, f_b
+    affine maps of the normalized map itself, pixel by pixel (1×1 convolutions): ``s = 1 + f_s(x)``,
+    ``b = f_b(x)`` vary across the map.
+  * ``'reference'`` (``demo``): the statistics the map was normalized by, ``c = [μ, σ]`` — for ψ_F
+    the encoder background's, for ψ_B the decoder background's: per channel, one value per image.
+  * ``'normalized-mean'``: the region mean of the normalized map. For (5) that mean is 0 by
+    construction (5e-8 measured), so ψ_B is a fixed affine.
 
 - ``D̂ = m·ψ_F(F) + (1 − m)·ψ_B(B)``: the regions are disjoint, so ⊕ is a sum.
 - ``residual=True`` returns ``D + D̂``: the decoder keeps its own features and fusion adds the
@@ -64,6 +67,23 @@ class AdaptiveAffine(nn.Module):
         return scale * x + bias
 
 
+class PixelAffine(AdaptiveAffine):
+    """ψ(x) = (1 + f_s(x))·x + f_b(x), Eqs. (6)(7) as printed: f_s, f_b are zero-initialized 1×1
+    convolutions of the normalized map x itself, so the scale and bias vary pixel by pixel."""
+
+    def __init__(self, channels: int):
+        nn.Module.__init__(self)
+        self.scale = nn.Conv2d(channels, channels, 1)
+        self.bias = nn.Conv2d(channels, channels, 1)
+        for layer in (self.scale, self.bias):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def coefficients(self, condition: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(s, b)``, each B×C×H×W."""
+        return 1 + self.scale(condition), self.bias(condition)
+
+
 class StyleFusion(nn.Module):
     """One decoder stage's fusion: ``(D, E, m)`` → ``D̂``, all B×C×H×W (m: B×1×H×W)."""
 
@@ -76,10 +96,14 @@ class StyleFusion(nn.Module):
             raise ValueError(f"unknown psi_input {psi_input!r}; choose from {PSI_INPUTS}")
         self.variant, self.residual, self.psi_input = variant, residual, psi_input
         inputs = 2 * channels if psi_input == "reference" else channels
+
+        def psi():
+            return PixelAffine(channels) if psi_input == "map" else AdaptiveAffine(channels, inputs)
+
         if variant != "none":
-            self.psi_foreground = AdaptiveAffine(channels, inputs)
+            self.psi_foreground = psi()
         if variant in ("rain", "external"):  # only these have a separate background ψ
-            self.psi_background = AdaptiveAffine(channels, inputs)
+            self.psi_background = psi()
 
     @classmethod
     def from_config(cls, channels: int, model: ModelConfig) -> "StyleFusion":
@@ -87,7 +111,9 @@ class StyleFusion(nn.Module):
         return cls(channels, model.fusion, model.fusion_residual, model.psi_input)
 
     def _condition(self, normalized, region, mean, std) -> torch.Tensor:
-        """What f_s, f_b see: the reference statistics, or the normalized map's region mean."""
+        """What f_s, f_b see: the normalized map, the reference statistics, or the map's region mean."""
+        if self.psi_input == "map":
+            return normalized
         if self.psi_input == "reference":
             return torch.cat([mean, std], dim=1).flatten(1)
         return masked_mean(normalized, region).flatten(1)

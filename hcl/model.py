@@ -173,7 +173,8 @@ class HarmonizationNet(nn.Module):
 
 
 def build(name: str | ModelConfig = "tiny", image_size: int | None = None, **overrides) -> HarmonizationNet:
-    """``build('paper')`` (29.0 M parameters), ``build('tiny')`` (0.6 M) or ``build(ModelConfig(...))``,
+    """``build('paper')`` (28.3 M parameters), ``build('tiny')`` (1.2 M), ``build('demo')`` (0.6 M) or
+    ``build(ModelConfig(...))``,
     with ``ModelConfig`` fields overridden by keyword (``s2am='none'``, ``fusion='rain'``, …).
     ``image_size``: the side :meth:`HarmonizationNet.harmonize` runs it at (default: the preset's)."""
     if isinstance(name, ModelConfig):

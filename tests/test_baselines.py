@@ -21,7 +21,7 @@ def _composite(height=64, width=64, seed=0):
 
 def test_an_untrained_transform_head_network_outputs_exactly_the_fit():
     torch.manual_seed(0)
-    net = build("tiny", image_size=64).eval()
+    net = build("demo", image_size=64).eval()
     for height, width in ((64, 64), (400, 600)):  # the second takes the FIT_SIDE path
         composite, mask, _ = _composite(height, width)
         assert torch.allclose(net.harmonize(composite, mask), BoundaryFit(64).harmonize(composite, mask), atol=1e-5)
@@ -45,7 +45,7 @@ def test_evaluate_reports_the_fit_row_beside_the_model(mini_root):
     from hcl.evaluate import evaluate, summarize, table
 
     dataset = IHarmony4(mini_root, "test", image_size=64)
-    net = build("tiny", image_size=64).eval()
+    net = build("demo", image_size=64).eval()
     summary = summarize(evaluate(dataset, net, progress=False, limit=8, baselines=True))
     assert list(summary) == ["composite", "fit", "model"]
     assert abs(summary["fit"]["All"]["fmse"] - summary["model"]["All"]["fmse"]) < 1e-2  # untrained = the fit

@@ -22,7 +22,7 @@ def checkpoint(tmp_path_factory):
     import torch
 
     torch.manual_seed(0)
-    config = preset("tiny", image_size=64)
+    config = preset("demo", image_size=64)
     net = build(config.model)
     torch.nn.init.normal_(net.head.mlp[-1].weight, std=0.05)
     path = tmp_path_factory.mktemp("ckpt") / "net.pt"

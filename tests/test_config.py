@@ -38,10 +38,56 @@ def test_a_configuration_round_trips_through_a_dict_and_json():
     assert again == config
 
 
-def test_presets_differ_only_where_they_should():
+# The paper's own words for every setting it fixes (sections III-A, III-B, III-C and IV-A), and the
+# value each sentence gives the `paper` preset.
+PAPER_TEXT = {
+    "head": ("generates harmonized image H", "image"),
+    "fusion": ("The style fusion in layer i employs the background appearance from the encoder as style reference",
+               "external"),
+    "fusion_residual": ("With the augmented feature maps {D̂i}, we sequentially apply {D̂i} into each layer of the "
+                        "decoder", False),
+    "psi_input": ("ψ(D̂fg_i) = fs_i(D̂fg_i) × D̂fg_i + fb_i(D̂fg_i)", "map"),
+    "s2am": ("For attention module, we employ S2AM [17]", "original"),
+    "hcl_reading": ("Given the background query feature map vbg with its positive set {Pi} and the foreground "
+                    "query feature map as vfg with its negative set {Ni}", "spread"),  # chosen on validation
+    "loss_weights": ("we empirically set λ1 = 0.4, λ2 = 0.5 and λ3 = 0.1", (0.4, 0.5, 0.1)),
+    "k": ("K = 256 during all the training", 256),
+    "tau": ("we use 0.07 as default", 0.07),
+    "factor": ("Why not directly adopt the H/8 and W/8 down-sampling factor instead of H/4 and W/4?", 4),
+    "window": ("randomly select K pixels from Sfg as negative locations and then crop 8 × 8 patches", 8),
+    "lr": ("learning rate 1e-3", 1e-3),
+    "batch_size": ("we use batch size 8", 8),
+    "weight_decay": ("We leverage the AdamW optimizer [49] with default setting", 0.01),
+    "image_size": ("All the images are resized to 256×256, random cropped and flipped", 256),
+    "colour_jitter": ("All the images are resized to 256×256, random cropped and flipped", 0.0),  # nothing else
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_TEXT))
+def test_the_paper_preset_is_the_papers_text(name):
+    quote, value = PAPER_TEXT[name]
+    assert PRESETS["paper"].flat()[name] == value, f"the paper: {quote!r}"
+
+
+def test_tiny_is_the_paper_at_cpu_size_field_by_field():
+    from hcl.config import TINY_SIZE_FIELDS
+
     tiny, paper = PRESETS["tiny"].flat(), PRESETS["paper"].flat()
-    assert tiny["lr"] == paper["lr"] == 1e-3 and tiny["batch_size"] == paper["batch_size"] == 8
-    assert tiny["widths"] != paper["widths"]
+    for name in paper:
+        if name not in TINY_SIZE_FIELDS:
+            assert tiny[name] == paper[name], f"tiny changes {name}, which is the paper's method, not its size"
+    assert set(TINY_SIZE_FIELDS) <= set(paper)
+    # the sampling map at 128 px has a quarter of the cells of 256 px: K scales with it
+    assert tiny["k"] * (paper["image_size"] / tiny["image_size"]) ** 2 == paper["k"]
+
+
+def test_demo_departs_from_tiny_only_by_its_named_switches():
+    from hcl.config import DEMO_SWITCHES
+
+    tiny, demo = PRESETS["tiny"].flat(), PRESETS["demo"].flat()
+    changed = {name for name in tiny if tiny[name] != demo[name]}
+    assert changed <= set(DEMO_SWITCHES) | {"preset", "out"}
+    assert demo["head"] == "transform" and tiny["head"] == "image"
 
 
 @pytest.mark.parametrize("changes,message", [({"fusion": "cross"}, "--fusion"), ({"hcl_reading": "x"}, "--hcl-reading"),

@@ -15,7 +15,7 @@ from hcl.model import build
 @pytest.fixture(scope="module")
 def harmonizer():
     torch.manual_seed(0)
-    net = build("tiny")
+    net = build("demo")
     with torch.no_grad():
         net.head.mlp[-1].weight.normal_(std=0.05)  # a head that visibly changes colours
     return Harmonizer(net, 64)

@@ -168,7 +168,7 @@ def test_our_s2am_skips_the_finest_stage_unless_asked_and_old_checkpoints_keep_i
     from hcl.attention import S2AM
     from hcl.config import RunConfig
 
-    default, everywhere = build("tiny"), build("tiny", s2am_full_resolution=True)
+    default, everywhere = build("demo"), build("demo", s2am_full_resolution=True)
     assert [isinstance(a, S2AM) for a in default.attention] == [True, True, False]
     assert all(isinstance(a, S2AM) for a in everywhere.attention)
     stored = RunConfig().to_dict()

@@ -187,3 +187,32 @@ def test_region_sums_stay_float32_under_bf16_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         mean = masked_mean(x, region)
     assert mean.dtype == torch.float32 and torch.allclose(mean.double(), reference, rtol=2e-5, atol=0)
+
+
+def test_psi_reading_the_map_is_eqs_6_7_pixel_by_pixel():
+    """psi_input='map': ψ(x) = (1 + f_s(x))·x + f_b(x) with f_s, f_b affine in the C numbers of each pixel
+    of the normalized map, checked against a loop over pixels; the identity while f_s, f_b are 0."""
+    torch.manual_seed(5)
+    fusion = StyleFusion(3, "external", residual=False, psi_input="map")
+    decoder, encoder = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 4)
+    mask = torch.zeros(2, 1, 5, 4)
+    mask[:, :, 1:4, 1:3] = 1
+    foreground, background, _, _ = fusion.regions(decoder, encoder, mask)
+    expected_identity = mask * foreground + (1 - mask) * background
+    assert torch.allclose(fusion(decoder, encoder, mask), expected_identity, atol=1e-6)
+    with torch.no_grad():
+        for psi in (fusion.psi_foreground, fusion.psi_background):
+            for layer in (psi.scale, psi.bias):
+                layer.weight.normal_()
+                layer.bias.normal_()
+    expected = torch.empty_like(decoder)
+    for b in range(2):
+        for i in range(5):
+            for j in range(4):
+                inside = bool(mask[b, 0, i, j])
+                psi, x = (fusion.psi_foreground, foreground) if inside else (fusion.psi_background, background)
+                pixel = x[b, :, i, j]
+                scale = 1 + psi.scale.weight[:, :, 0, 0] @ pixel + psi.scale.bias
+                bias = psi.bias.weight[:, :, 0, 0] @ pixel + psi.bias.bias
+                expected[b, :, i, j] = scale * pixel + bias
+    assert torch.allclose(fusion(decoder, encoder, mask), expected, atol=1e-5)

@@ -47,7 +47,7 @@ def test_outline_changes_only_the_mask_boundary(item):
 
 
 def test_architecture_diagram_prints_every_maps_shape():
-    net = build("tiny")
+    net = build("demo")
     fig = viz.architecture_diagram(net, image_size=64)
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     for j, width in enumerate(net.config.widths):
