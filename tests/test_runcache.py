@@ -26,8 +26,9 @@ def test_a_run_is_reused_with_the_same_code_and_settings_and_says_why_not_otherw
     assert any(line.startswith(f"not reusing {first.path}") and "the code changed" in line for line in said), said
 
     said.clear()
-    run_cached(_config(mini_root, lr=5e-4), tmp_path, "r", say=said.append)
-    assert any("settings differ: lr 0.001 → 0.0005" in line for line in said), said
+    base_lr = _config(mini_root).optim.lr
+    run_cached(_config(mini_root, lr=base_lr / 2), tmp_path, "r", say=said.append)
+    assert any(f"settings differ: lr {base_lr} → {base_lr / 2}" in line for line in said), said
 
 
 def test_the_code_version_is_a_hash_of_the_training_code(tmp_path, monkeypatch):

@@ -161,6 +161,8 @@ def test_the_log_holds_each_terms_gradient_norm_at_the_output(mini_root, tmp_pat
     shares = [float(first[f"share_{n}"]) for n in ("l1", "pixel", "hcl")]
     assert all(float(first[f"grad_{n}"]) > 0 for n in ("l1", "pixel", "hcl"))
     assert sum(shares) == pytest.approx(1.0, abs=1e-4)
-    # L_HCL's top-1 accuracy is logged beside it, with its chance level 1/(K+1)
+    # L_HCL's top-1 accuracy is logged beside it, with its chance level: 1/(K+1) candidates, 1/K for
+    # the 'spread' reading, whose query is one of the K negatives and is left out of its own row
     assert 0.0 <= float(first["hcl_accuracy"]) <= 1.0
-    assert float(first["hcl_chance"]) == pytest.approx(1 / (config.loss.k + 1), abs=1e-6)  # the log keeps 6 decimals
+    candidates = config.loss.k + (0 if config.loss.hcl_reading == "spread" else 1)
+    assert float(first["hcl_chance"]) == pytest.approx(1 / candidates, abs=1e-6)  # the log keeps 6 decimals
