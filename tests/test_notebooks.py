@@ -48,3 +48,42 @@ def test_every_notebook_teaches_with_the_same_scaffolding(notebook):
     for phrase in ("What you will learn", "Prerequisites", "Time"):
         assert phrase in markdown, f"{notebook.name}: no '{phrase}'"
     assert markdown.count("<details>") >= 2, f"{notebook.name}: fewer than two check-your-understanding answers"
+
+
+def _notebook(markdown: str, code: str = "", printed: str = "") -> dict:
+    return {"cells": [
+        {"cell_type": "code", "source": code, "metadata": {},
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": printed}]},
+        {"cell_type": "markdown", "source": markdown, "metadata": {}},
+    ]}
+
+
+def test_the_claims_tool_flags_a_number_that_no_output_shows_and_accepts_one_that_an_output_rounds_to():
+    from hcl.notebook_tools import unsupported_claims
+
+    printed = "fMSE 1465.56, PSNR 26.05\n"
+    assert unsupported_claims(_notebook("the demo scores fMSE 1465.6 and PSNR 26.1", printed=printed)) == []
+    flagged = unsupported_claims(_notebook("the demo scores fMSE 1465.7 and PSNR 26.05", printed=printed))
+    assert [claim for _, claim, _ in flagged] == ["1465.7"]
+    flagged = unsupported_claims(_notebook("fMSE falls 80 % in the paper", printed=printed))
+    assert [(cell, claim) for cell, claim, _ in flagged] == [(1, "80")]
+    # a setting written in a code cell is shown; so is a number declared as not measured here
+    assert unsupported_claims(_notebook("trained for 500 steps", code="STEPS = 500")) == []
+    assert unsupported_claims(_notebook("<!-- not measured here: 1376 279 -->the paper: 1376 → 279")) == []
+
+
+def test_the_claims_tool_skips_references_math_code_years_and_small_counts():
+    from hcl.notebook_tools import unsupported_claims
+
+    markdown = ("Eqs. (10)–(11), Table VI, Fig. 2, notebooks 02 and 04, section 7; $\\tau = 0.07$, `--k 256`, "
+                "[a link](https://example.org/42), Huang & Belongie 2017, three 3×3 kernels")
+    assert unsupported_claims(_notebook(markdown)) == []
+    assert [c for _, c, _ in unsupported_claims(_notebook(markdown + ", and 0.07 outside math"))] == ["0.07"]
+
+
+def test_every_number_in_the_committed_notebooks_markdown_is_shown_by_an_output():
+    from hcl.notebook_tools import unsupported_claims
+
+    unshown = [f"{nb.name} cell {cell}: {claim} (…{context}…)" for nb in NOTEBOOKS
+               for cell, claim, context in unsupported_claims(json.loads(nb.read_text()))]
+    assert not unshown, "\n".join(unshown)
