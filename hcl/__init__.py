@@ -11,7 +11,7 @@ One module per idea of the paper:
 - :mod:`hcl.attention`         S2AM spatial-separated attention (Cun & Pun's placement and ours)
 - :mod:`hcl.fusion`            external style fusion, Eqs. (1)-(7), and the AdaIN / RAIN variants
 - :mod:`hcl.colour_transform`  our output head: one colour transform per image, from a boundary fit (not in the paper)
-- :mod:`hcl.model`             the generator, ``build('paper' | 'tiny')`` and ``net.harmonize`` at any size (III-A, Table IV)
+- :mod:`hcl.model`             the generator, ``build('paper' | 'tiny' | 'demo')`` and ``net.harmonize`` at any size (III-A, Table IV)
 - :mod:`hcl.contrastive`       region-wise sampling and InfoNCE, Eqs. (8)-(12), under five readings (section III-B)
 - :mod:`hcl.contrastive_alone` L_HCL alone on an image's pixels: what the loss does when nothing else pulls
 - :mod:`hcl.losses`            L1, L_pixel and L_all, Eq. (13) (section III-C)

@@ -256,7 +256,8 @@ DEMO_SWITCHES = dict(
 _PAPER = RunConfig().replace(**PAPER_METHOD)
 
 PRESETS: dict[str, RunConfig] = {
-    # ~60 epochs of iHarmony4's 65 742 training pairs at batch 8 (the length of the paper's ablations);
+    # the paper does not state how long it trains; 500 000 steps at batch 8 are ~60 epochs of iHarmony4's
+    # 65 742 training pairs, the length it states for its preliminary fusion comparison (Figs. 8-9);
     # 28.33 M parameters (the paper: 28.37 M); crops and flips only, as the paper
     "paper": _PAPER.replace(widths=(32, 64, 128, 256, 512), blocks_per_stage=2, workers=8, steps=500_000,
                             preset="paper", out="runs/paper", val_every=5000, save_every=1000, val_images=512),

@@ -27,8 +27,12 @@ r"""Region-wise contrastive learning (section III-B, Eqs. 8–12; Fig. 2).
        Query N_i, positive P_i, negatives the other foreground patches N_k (k ≠ i). P_i is a random
        background cell unrelated to N_i, and pushing N_i from the other N_k is a uniformity term the
        image satisfies by adding texture. Windows of one object look alike, so N_i·N_k ≥ N_i·P_i for
-       most pairs whatever the MLP does, short of spreading alike windows apart: the MLP collapses
-       (every embedding equal, loss ln K, accuracy at chance) within ~20 steps, centred inputs or not.
+       most pairs whatever the MLP does, short of spreading alike windows apart: trained alone on
+       fixed images the MLP collapses (every embedding equal, loss ln K, accuracy at chance) within
+       ~20 steps, centred inputs or not; in a full ``tiny`` run it stays within a few times chance.
+       The collapse is the MLP's best answer, not a bug of scale or init: the i-th positive is drawn
+       independently of the i-th query, so nothing in N_i predicts which background window is its
+       positive, and a ranking that favours any candidate costs more in expectation than a uniform one.
    ``composite-negatives``
        "The harmonization model would rather choose to generate background styles than foreground
        styles": query N_i; positive the mean background embedding P̄ = normalize(mean_i P_i);

@@ -24,7 +24,7 @@ from hcl.data import IHarmony4, SUBSETS
 from hcl.metrics import METRICS, all_metrics, finite_mean
 
 METHODS = ("composite", "fit", "model")  # the input, the boundary fit alone (a baseline), the network
-METHOD_LABELS = {"composite": "input composite", "fit": "boundary fit alone (no learning)", "model": "ours"}
+METHOD_LABELS = {"composite": "input composite", "fit": "boundary fit alone (no learning)", "model": "the model (trained)"}
 RATIO_BUCKETS = (("0-5%", 0.0, 0.05), ("5-15%", 0.05, 0.15), ("15-100%", 0.15, 1.0001))
 
 
