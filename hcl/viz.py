@@ -363,8 +363,9 @@ def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict
     """The terms of Eq. (13), each term's share of the gradient at the output, and validation fMSE
     with the composite's level (and, given ``start``, the untrained network's) drawn on it.
 
-    L_HCL is drawn with its chance value ln(K+1) (from the log's ``hcl_chance``, or ``k`` for logs
-    written before it existed) and, on a second axis, its top-1 accuracy against chance 1/(K+1)."""
+    L_HCL is drawn with its chance value ln(n), n the candidates each query ranks (K+1, or K for the
+    'spread' reading; from the log's ``hcl_chance``, or ``k`` for logs written before it existed) and, on a
+    second axis, its top-1 accuracy against chance 1/n."""
     fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
     steps = log["step"]
     for name, colour in (("l1", "C0"), ("pixel", "C1")):
@@ -377,13 +378,13 @@ def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict
     chance = log.get("hcl_chance")
     candidates = 1.0 / np.nanmean(chance) if chance is not None and np.isfinite(chance).any() else (k + 1 if k else None)
     if candidates:
-        axes[1].axhline(np.log(candidates), color="k", ls="--", lw=1, label=f"chance: ln(K+1) = {np.log(candidates):.2f}")
+        axes[1].axhline(np.log(candidates), color="k", ls="--", lw=1, label=f"chance: ln {candidates:.0f} = {np.log(candidates):.2f}")
     accuracy = log.get("hcl_accuracy")
     if accuracy is not None and np.isfinite(accuracy).any():
         twin = axes[1].twinx()
         logged = np.isfinite(accuracy)  # NaN: no image of that batch had both regions
         twin.plot(steps[logged], _smooth(accuracy[logged]), color="C5", label="top-1 accuracy (smoothed)")
-        twin.axhline(1.0 / candidates, color="C5", ls=":", lw=1, label="accuracy by chance: 1/(K+1)")
+        twin.axhline(1.0 / candidates, color="C5", ls=":", lw=1, label=f"accuracy by chance: 1/{candidates:.0f}")
         twin.set_ylim(0, max(0.05, 1.2 * float(np.nanmax(accuracy))))
         twin.set_ylabel("top-1 accuracy", fontsize=8)
         twin.legend(fontsize=7, loc="lower right")
