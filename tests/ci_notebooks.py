@@ -25,7 +25,7 @@ CI_PARAMETERS = {
     "03_style_fusion": {"IMAGE_SIZE": 64, "CHECKPOINT": None},
     "04_region_contrastive": {"IMAGE_SIZE": 64, "K": 32, "OPT_STEPS": 5, "EXPLORER_K": 8, "MLP_STEPS": 3},
     "05_training": {"RUNS_DIR": str(RUNS), "STEPS": 4, "IMAGE_SIZE": 32, "BATCH_SIZE": 4, "WORKERS": 0,
-                    "VAL_IMAGES": 4},
+                    "VAL_IMAGES": 4, "OVERFIT_STEPS": 3},
     "06_evaluation": {"IMAGE_SIZE": 64, "QUALITATIVE": 2, "RUNS_DIR": str(RUNS),
                       "ABLATION_DIR": str(REPO / "results" / "ablation"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
