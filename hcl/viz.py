@@ -462,10 +462,11 @@ def result_browser(preview: dict, index: int = 0, title: str = "") -> Figure:
 
 
 def ab_figure(first, second, mask, revealed: tuple[str, str] | None = None, title: str = "") -> Figure:
-    """Two versions of one composite side by side, labelled A and B; ``revealed`` names them."""
+    """Two versions of one composite side by side, labelled A and B; ``revealed`` names them. The
+    pictures are shown as they are (a user study shows no mask); the mask's outline appears once revealed."""
     fig, axes = plt.subplots(1, 2, figsize=(8, 4.2))
     for ax, picture, label, name in zip(axes, (first, second), ("A", "B"), revealed or (None, None)):
-        _show(ax, outlined(picture, mask), f"{label}" + (f": {name}" if name else ""), 11)
+        _show(ax, outlined(picture, mask) if revealed else picture, f"{label}" + (f": {name}" if name else ""), 11)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

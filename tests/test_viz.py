@@ -130,3 +130,17 @@ def test_fusion_statistics_reports_the_gap_it_plots(item):
     fig = viz.fusion_statistics(decoder, encoder, mask, StyleFusion(4, "rain", residual=False))
     after = fig.axes[1].get_title()
     assert "mean |μ_fg − μ_bg| = 0.00" in after  # RAIN copies the background's statistics exactly
+
+
+def test_the_blind_comparison_shows_no_mask_until_revealed(item):
+    import matplotlib.pyplot as plt
+
+    first, second = item["composite"], item["real"]
+    hidden = viz.ab_figure(first, second, item["mask"])
+    for ax, picture in zip(hidden.axes, (first, second)):
+        assert np.array_equal(np.asarray(ax.images[0].get_array()), viz.image_array(picture))  # no outline drawn
+    revealed = viz.ab_figure(first, second, item["mask"], revealed=("one", "other"))
+    shown = np.asarray(revealed.axes[0].images[0].get_array())
+    assert np.array_equal(shown, viz.image_array(viz.outlined(first, item["mask"])))
+    assert not np.array_equal(shown, viz.image_array(first))
+    plt.close("all")
