@@ -127,11 +127,11 @@ def unsupported_claims(notebook: dict) -> list[tuple[int, str, str]]:
         declared = {n for block in DECLARED.findall(text) for n in _numbers(block)}
         for pattern in NOT_PROSE:
             text = pattern.sub(" ", text)
-        for match in NUMBER.finditer(text.replace(",", "")):
+        plain = text.replace(",", "")
+        for match in NUMBER.finditer(plain):
             claim = match.group()
             if (claim.isdigit() and int(claim) <= 10) or claim in declared or _shown(claim, evidence):
                 continue
-            plain = text.replace(",", "")
             context = " ".join(plain[max(0, match.start() - 40):match.end() + 30].split())
             found.append((index, claim, context))
     return found
