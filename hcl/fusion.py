@@ -37,6 +37,7 @@ statistics and given the *decoder's* background statistics, the background uncha
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hcl.config import FUSION_VARIANTS, PSI_INPUTS, ModelConfig
@@ -156,8 +157,10 @@ class StyleFusion(nn.Module):
         = a_F·D + c_F, and likewise ψ_B(B) = a_B·D + c_B. So D̂ = D·(a_B + m·(a_F − a_B)) + c_B + m·(c_F − c_B):
         three passes over the full map instead of a dozen (normalize twice, ψ twice, blend), the same numbers
         as :meth:`explicit` up to rounding."""
-        if self.variant == "none" or self.psi_input != "reference":
+        if self.variant == "none" or self.psi_input == "normalized-mean":
             return self.explicit(decoder, encoder, mask)
+        if self.psi_input == "map":
+            return self._forward_map(decoder, encoder, mask)
         background = 1 - mask
         if self.variant == "adain":
             mean, std = masked_mean_std(decoder, torch.ones_like(mask))
@@ -187,3 +190,36 @@ class StyleFusion(nn.Module):
         scale = torch.addcmul(a_b, mask, a_f - a_b)  # a_B + m·(a_F − a_B), B×C×H×W
         shift = torch.addcmul(c_b, mask, c_f - c_b)
         return torch.addcmul(shift, decoder, scale)
+
+    def _normalizers(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor):
+        """The per-channel affine maps of D behind the normalized regions, B×C×1×1 each: ``F = a_F·D + c_F``
+        and (not for AdaIN, which has one branch) ``B = a_B·D + c_B``, as :meth:`regions` builds them."""
+        if self.variant == "adain":
+            mean, std = masked_mean_std(decoder, torch.ones_like(mask))
+            return (1 / std, -mean / std), None
+        mean_b, std_b = masked_mean_std(decoder, 1 - mask)
+        if self.variant == "external":
+            mean_e, std_e = masked_mean_std(encoder, 1 - mask)
+            return (1 / std_e, -mean_e / std_e), (1 / std_b, -mean_b / std_b)  # (4), (5)
+        mean_f, std_f = masked_mean_std(decoder, mask)  # rain: the foreground given the background's statistics
+        scale = std_b / std_f
+        return (scale, mean_b - mean_f * scale), (torch.ones_like(scale), torch.zeros_like(mean_b))
+
+    @staticmethod
+    def _pixel_psi(psi: "PixelAffine", x: torch.Tensor) -> torch.Tensor:
+        """``(1 + f_s(x))·x + f_b(x)`` with f_s and f_b as one 1×1 convolution of 2C outputs (one pass over x)."""
+        weight = torch.cat([psi.scale.weight, psi.bias.weight])
+        bias = torch.cat([psi.scale.bias, psi.bias.bias])
+        s, b = F.conv2d(x, weight, bias).chunk(2, dim=1)
+        return torch.addcmul(x + b, s, x)
+
+    def _forward_map(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``psi_input='map'`` (the paper's Eqs. 6–7 as printed): each region normalized by one affine pass
+        over D, ψ's two 1×1 convolutions as one, and the blend ``B' + m·(F' − B')``."""
+        (a_f, c_f), background = self._normalizers(decoder, encoder, mask)
+        fused = self._pixel_psi(self.psi_foreground, torch.addcmul(c_f, decoder, a_f))  # (4), (6)
+        if background is not None:
+            a_b, c_b = background
+            fused_background = self._pixel_psi(self.psi_background, torch.addcmul(c_b, decoder, a_b))  # (5), (7)
+            fused = torch.lerp(fused_background, fused, mask.expand_as(fused))
+        return decoder + fused if self.residual else fused

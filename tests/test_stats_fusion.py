@@ -135,18 +135,20 @@ def test_gaussian_taps_sum_to_one_and_match_the_formula():
 
 @pytest.mark.parametrize("variant", ["adain", "rain", "external"])
 @pytest.mark.parametrize("residual", [False, True])
-def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(variant, residual):
-    """forward folds normalize → ψ → blend into one affine map of D; with ψ's layers random (as after
-    training) it must equal the explicit composition, which the tests above check against brute force."""
+@pytest.mark.parametrize("psi_input", ["reference", "map"])
+def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(variant, residual, psi_input):
+    """forward folds normalize → ψ → blend into fewer passes over D ('reference': one affine map of D;
+    'map': one affine pass per region and ψ's two 1×1 convolutions as one); with ψ's layers random (as
+    after training) it must equal the explicit composition, which the tests above check against brute force."""
     torch.manual_seed(7)
     decoder, encoder = torch.randn(3, 5, 9, 7) * 2 + 1, torch.randn(3, 5, 9, 7) * 3 - 2
     mask = torch.zeros(3, 1, 9, 7)
     mask[0, :, 2:6, 1:5] = 1
     mask[1, :, 4:, :] = 0.5  # soft weights, as the network's area-resized masks
     mask[2] = 1.0  # no background at all
-    fusion = StyleFusion(5, variant, residual=residual)
+    fusion = StyleFusion(5, variant, residual=residual, psi_input=psi_input)
     for module in fusion.modules():
-        if isinstance(module, torch.nn.Linear):
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
             torch.nn.init.normal_(module.weight, std=0.3)
             torch.nn.init.normal_(module.bias, std=0.3)
     folded, explicit = fusion(decoder, encoder, mask), fusion.explicit(decoder, encoder, mask)
