@@ -115,56 +115,68 @@ def _box(ax, x, y, w, h, text, colour, fontsize=7.5):
     ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize)
 
 
-def _arrow(ax, start, end, colour="0.35", style="-|>", lw=1.0, ls="-"):
-    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=colour, lw=lw, linestyle=ls))
+def _arrow(ax, start, end, colour="0.35", style="-|>", lw=1.0, ls="-", bend: float = 0.0):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=9, color=colour, lw=lw, linestyle=ls,
+                                 connectionstyle=f"arc3,rad={bend}"))
 
 
 def architecture_diagram(net, image_size: int = 256) -> Figure:
     """The paper's Fig. 1 for ``net``: encoder maps E_j and decoder maps D_j with their shapes at
-    ``image_size``, the skips, where S2AM and style fusion sit, and the output head."""
+    ``image_size``, the skips, where S2AM and style fusion sit (each fusion reading D_j and E_j),
+    how each stage's output is upsampled into the next, and the output head."""
     with torch.no_grad():
         features = net.features(torch.zeros(1, 3, image_size, image_size), torch.zeros(1, 1, image_size, image_size))
     config = net.config
     levels = len(features["encoder"])
     row = {j: levels - j - 0.5 for j in range(levels)}  # E_j and D_j share a row: same shape
-    fig, ax = plt.subplots(figsize=(13.5, 5.8))
+    fig, ax = plt.subplots(figsize=(13.5, 6.0))
     ax.set_xlim(0, 13.5)
-    ax.set_ylim(-0.7, levels + 1.1)
+    ax.set_ylim(-0.9, levels + 1.1)
     ax.axis("off")
-    width, height, ex, dx = 2.2, 0.62, 0.5, 5.6
+    width, height, ex, dx = 2.2, 0.62, 0.5, 4.6
     _box(ax, ex, levels + 0.4, width, 0.5, f"input I' ⊕ M'  (4×{image_size}×{image_size})", "#eeeeee")
     _arrow(ax, (ex + width / 2, levels + 0.4), (ex + width / 2, row[0] + height))
     for j, e in enumerate(features["encoder"]):
         _box(ax, ex, row[j], width, height, f"E_{j}  {tuple(e.shape[1:])}", "#cfe2f3")
         if j + 1 < levels:
             _arrow(ax, (ex + width / 2, row[j]), (ex + width / 2, row[j + 1] + height))
+    # the map each decoder stage upsamples: E_L for the first stage, then the previous stage's output
+    below = (ex + width, row[levels - 1] + height / 2)
     for index, d in enumerate(features["decoder"]):
         j = levels - 2 - index
-        y = row[j]
-        has_s2am = config.s2am == "ours" or (config.s2am == "original" and j > 0)
+        y, middle = row[j], row[j] + height / 2
+        has_s2am = config.s2am != "none" and (j > 0 or (config.s2am == "ours" and config.s2am_full_resolution))
         _box(ax, dx, y, width, height, f"D_{j}  {tuple(d.shape[1:])}", "#d9ead3")
+        _arrow(ax, below, (dx + width / 2, y), colour="0.45")  # ×2 upsampling into stage j
         skip_end = dx - (1.0 if has_s2am and config.s2am == "original" else 0.0)
-        _arrow(ax, (ex + width, y + height / 2), (skip_end, y + height / 2), colour="#3d85c6", ls="--")
-        if has_s2am and config.s2am == "original":
+        _arrow(ax, (ex + width, middle), (skip_end, middle), colour="#3d85c6", ls="--")
+        if has_s2am and config.s2am == "original":  # on the skip, before it joins D_j
             _box(ax, dx - 0.95, y + 0.08, 0.85, 0.46, "S2AM", "#f4cccc", fontsize=7)
-        right = dx + width
-        if has_s2am and config.s2am == "ours":
-            _box(ax, right + 0.1, y + 0.08, 0.85, 0.46, "S2AM", "#f4cccc", fontsize=7)
-            right += 0.95
+            _arrow(ax, (dx - 0.1, middle), (dx, middle), colour="#3d85c6")
+        right = top = dx + width
+        if has_s2am and config.s2am == "ours":  # on the decoder map
+            _box(ax, right + 0.25, y + 0.08, 0.85, 0.46, "S2AM", "#f4cccc", fontsize=7)
+            _arrow(ax, (right, middle), (right + 0.25, middle))
+            right += 1.1
         if config.fusion != "none":
-            _box(ax, right + 0.1, y + 0.08, 1.5, 0.46, f"fusion ({config.fusion})\nwith E_{j}", "#fff2cc", fontsize=6.5)
-        below = row[j + 1]  # the map this stage upsamples: E_L for the first stage, else D_{j+1}
-        start_x = ex + width if index == 0 else dx + width / 2
-        start_y = below + height / 2 if index == 0 else below + height
-        _arrow(ax, (start_x, start_y), (dx + width / 2, y), colour="0.45")
+            _box(ax, right + 0.25, y + 0.08, 1.5, 0.46, f"fusion ({config.fusion})\nD_{j} with E_{j}", "#fff2cc",
+                 fontsize=6.5)
+            _arrow(ax, (right, middle), (right + 0.25, middle))
+            top = right + 1.0
+            # E_j's statistics into the fusion (orange, under the decoder map)
+            _arrow(ax, (ex + width, y + 0.1), (right + 1.0, y + 0.08), colour="#e69138", ls=":", bend=0.12)
+            right += 1.75
+        below = (top, y + 0.54) if config.fusion != "none" else (dx + width / 2, y + height)
     head = "colour transform θ\n(boundary fit + MLP)\npred = A·I' + b" if config.head == "transform" else \
         "1×1 conv\npred = I' + Δ"
     _box(ax, 10.8, row[0] - 0.45, 2.5, 1.05, head, "#d9d2e9", fontsize=7)
-    _arrow(ax, (10.3, row[0] + height / 2), (10.8, row[0] + height / 2))
+    _arrow(ax, (right, row[0] + height / 2), (10.8, row[0] + height / 2))
     _box(ax, 10.8, levels + 0.4, 2.5, 0.5, "H = M'·pred + (1−M')·I'", "#eeeeee", fontsize=7)
     _arrow(ax, (12.05, row[0] + 0.6), (12.05, levels + 0.4))
-    ax.text(ex, -0.55, "blue dashed: the skip E_j → decoder stage j (same shape); grey: ×2 upsampling. "
-            f"S2AM: spatial-separated attention ('{config.s2am}'); fusion: Eqs. (1)–(7).", fontsize=7.5, color="0.3")
+    ax.text(ex, -0.55, "blue dashed: the skip E_j → decoder stage j (same shape); grey: ×2 upsampling of the stage "
+            "below; orange dotted: E_j's background statistics into that stage's fusion.", fontsize=7.5, color="0.3")
+    ax.text(ex, -0.8, f"S2AM: spatial-separated attention ('{config.s2am}' placement); fusion: Eqs. (1)–(7), "
+            f"variant '{config.fusion}'.", fontsize=7.5, color="0.3")
     ax.set_title(f"The generator, {sum(p.numel() for p in net.parameters()) / 1e6:.2f} M parameters, shapes C×H×W "
                  f"at {image_size} px (the paper's Fig. 1, redrawn)", fontsize=10)
     return fig
@@ -173,9 +185,9 @@ def architecture_diagram(net, image_size: int = 256) -> Figure:
 def contrastive_diagram(item: dict | None = None, factor: int = 4, window: int = 8) -> Figure:
     """The paper's Fig. 2: harmonized foreground → sampling map → K cells → 8×8 crops → shared MLP
     → N_i; ground-truth background → … → P_i; both into InfoNCE (Eqs. 8–11)."""
-    fig, ax = plt.subplots(figsize=(12.5, 4.2))
+    fig, ax = plt.subplots(figsize=(12.5, 4.6))
     ax.set_xlim(0, 12.5)
-    ax.set_ylim(0, 4.2)
+    ax.set_ylim(-0.6, 4.2)
     ax.axis("off")
     rows = [(2.7, "harmonized H·M'", "S_fg = avgpool₄(H·M')", "N_i = MLP(φ(S_fg))  (8)", "#f4cccc"),
             (0.5, "ground truth Ĥ·(1−M')", "S_bg = avgpool₄(Ĥ·(1−M'))", "P_i = MLP(φ(Ĥ_bg))  (9)", "#cfe2f3")]
@@ -190,6 +202,11 @@ def contrastive_diagram(item: dict | None = None, factor: int = 4, window: int =
     _box(ax, 10.3, 1.3, 2.0, 1.4, f"InfoNCE (10)(11)\nτ = {LossConfig.tau}\nmean over i, images (12)", "#fff2cc", fontsize=7.5)
     _arrow(ax, (9.8, 3.15), (10.3, 2.3))
     _arrow(ax, (9.8, 0.95), (10.3, 1.7))
+    ax.text(0.2, -0.55, "As drawn: the paper's Eqs. (8)-(11); the paper and tiny presets read Eq. (10) as 'spread' "
+            "(query N_i, positive P_i, negatives the other N_k).\nThe demo preset's 'colour' reading departs: the MLP "
+            "reads each window's mean colour (3 numbers), the negatives are the input composite's windows at the same "
+            "cells,\nand the keys come from an EMA copy of the MLP (notebook 04 compares every reading).",
+            fontsize=7.5, color="0.3", va="bottom")
     if item is not None:
         inset = fig.add_axes([0.005, 0.36, 0.11, 0.25])
         _show(inset, outlined(item["composite"], item["mask"]))
@@ -285,10 +302,16 @@ def feature_maps(maps: list[torch.Tensor], mask: torch.Tensor, titles: list[str]
 # the contrastive loss
 
 
-def _cells_on(ax, image, cells, factor, colour):
+def _cells_on(ax, image, cells, factor, colour, window: int = 1):
+    """Each sampled cell (a filled square, ``factor`` px) and the window the MLP reads around it
+    (``window``×``window`` cells, rows r − window/2 … r + window/2 − 1: :func:`hcl.contrastive.crop_patches`)."""
     ax.imshow(image)
     for row, col in cells.tolist():
-        ax.add_patch(Rectangle((col * factor - 0.5, row * factor - 0.5), factor, factor, fill=False, edgecolor=colour, lw=1))
+        ax.add_patch(Rectangle((col * factor - 0.5, row * factor - 0.5), factor, factor, color=colour, lw=0))
+        if window > 1:
+            corner = ((col - window // 2) * factor - 0.5, (row - window // 2) * factor - 0.5)
+            ax.add_patch(Rectangle(corner, window * factor, window * factor, fill=False, edgecolor=colour, lw=0.8,
+                                   alpha=0.7))
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -319,10 +342,11 @@ def patch_explorer(harmonized: torch.Tensor, target: torch.Tensor, mask: torch.T
     columns = 4 if alone is not None else 3
     fig, axes = plt.subplots(1, columns, figsize=(4.3 * columns, 4.2),
                              gridspec_kw={"width_ratios": [1, 1, 1.5] + ([1] if alone is not None else [])})
-    _cells_on(axes[0], image_array(harmonized * mask), info["negative_cells"][0], factor, "red")
-    axes[0].set_title(f"H·M': {k} negative cells", fontsize=9)
-    _cells_on(axes[1], image_array(target * (1 - mask)), info["positive_cells"][0], factor, "cyan")
-    axes[1].set_title(f"Ĥ·(1−M'): {k} positive cells", fontsize=9)
+    span = loss.window * factor
+    _cells_on(axes[0], image_array(harmonized * mask), info["negative_cells"][0], factor, "red", loss.window)
+    axes[0].set_title(f"H·M': {k} negative cells, {span}×{span} px windows (what the MLP reads)", fontsize=8)
+    _cells_on(axes[1], image_array(target * (1 - mask)), info["positive_cells"][0], factor, "cyan", loss.window)
+    axes[1].set_title(f"Ĥ·(1−M'): {k} positive cells, {span}×{span} px windows", fontsize=8)
     shown = axes[2].imshow((similarity / tau).numpy(), cmap="coolwarm", vmin=-1 / tau, vmax=1 / tau, aspect="auto")
     split = similarity.shape[1] - n.shape[0] - 0.5
     axes[2].axvline(split, color="k", lw=1)
@@ -350,7 +374,7 @@ def texture_comparison(results: dict, composite, target, mask) -> Figure:
         _show(ax, outlined(result["image"], mask),
               f"'{reading}': texture ×{ratio:.2f}\nfMSE {result['fmse_before']:.0f}→{result['fmse_after']:.0f}", 8.5)
     fig.suptitle("L_HCL alone, optimized on the pixels (and the MLP) — nothing else pulls", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.9))  # room for the suptitle above the two-line panel titles
     return fig
 
 
@@ -412,6 +436,32 @@ def loss_curves(log: dict[str, np.ndarray], title: str = "training", start: dict
     for ax in axes:
         ax.set_xlabel("step")
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def validation_curves(curves: dict, metrics=(("val_psnr", "PSNR (dB), higher is better"),
+                                             ("val_mse", "MSE, lower is better")), title: str = "") -> Figure:
+    """The paper's Figs. 8–9 layout: one panel per metric, validation score against training step, one
+    colour per row (``curves[row][seed]`` from :func:`hcl.ablation.validation_curves`): thin lines per
+    seed, the thick line their mean; the composite's level dashed where known."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6.2 * len(metrics), 3.8))
+    composite = curves.get("composite") or {}
+    for ax, (metric, label) in zip(np.atleast_1d(axes), metrics):
+        for index, (row, seeds) in enumerate((r, s) for r, s in curves.items() if r != "composite"):
+            colour = f"C{index}"
+            for run in seeds.values():
+                ax.plot(run["step"], run[metric], color=colour, alpha=0.35, lw=0.8)
+            steps = next(iter(seeds.values()))["step"]
+            mean = np.mean([run[metric] for run in seeds.values()], axis=0)
+            ax.plot(steps, mean, color=colour, lw=2, marker="o", ms=3, label=f"{row} (mean of {len(seeds)})")
+        level = composite.get(metric.removeprefix("val_"))
+        if level is not None:
+            ax.axhline(level, color="k", ls="--", lw=1, label="input composite")
+        ax.set_xlabel("training step")
+        ax.set_title(label, fontsize=10)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -23,7 +23,10 @@ def item(mini_root):
 def test_patch_explorer_marks_k_cells_per_region_and_names_the_reading(item, reading):
     loss = HCLLoss(k=8, reading=reading)
     fig = viz.patch_explorer(item["composite"], item["real"], item["mask"], k=8, seed=1, loss=loss, composite=item["composite"])
-    assert [len(ax.patches) for ax in fig.axes[:2]] == [8, 8]
+    # per sampled cell: the cell (factor px) and the window the MLP reads around it (window × factor px)
+    assert [len(ax.patches) for ax in fig.axes[:2]] == [16, 16]
+    sides = sorted({round(p.get_width()) for p in fig.axes[0].patches})
+    assert sides == [loss.factor, loss.window * loss.factor]
     title = fig._suptitle.get_text()
     assert f"reading '{reading}'" in title and "L_HCL" in title
     similarity = fig.axes[2].images[0].get_array()
@@ -53,7 +56,15 @@ def test_architecture_diagram_prints_every_maps_shape():
     for j, width in enumerate(net.config.widths):
         assert f"E_{j}  ({width}, {64 // 2 ** j}, {64 // 2 ** j})" in texts
     boxes = [t.get_text() for t in fig.axes[0].texts]
-    assert boxes.count("S2AM") == len(net.config.widths) - 1 and "fusion (external)" in texts
+    from hcl.attention import S2AM
+
+    assert boxes.count("S2AM") == sum(isinstance(m, S2AM) for m in net.attention) == 2  # not at the finest stage
+    fusions = [b for b in boxes if b.startswith("fusion (external)")]
+    assert len(fusions) == len(net.config.widths) - 1
+    # every fusion box is fed by its encoder map: one orange arrow from E_j per fusion stage
+    from matplotlib.colors import to_hex
+    orange = [p for p in fig.axes[0].patches if to_hex(p.get_edgecolor()) == "#e69138"]
+    assert len(orange) == len(fusions)
 
 
 def test_loss_curves_draw_the_composite_level_on_the_validation_curve(tmp_path):
