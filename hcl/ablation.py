@@ -25,7 +25,7 @@ from hcl.errors import UserInputError
 from hcl.data.imageio import read_rgb, save_image
 from hcl.evaluate import evaluate, summarize
 from hcl.metrics import METRICS
-from hcl.rundir import RunDirectory
+from hcl.rundir import RunDirectory, read_log
 from hcl.runcache import run_cached
 
 EVAL_SIZE = 256
@@ -59,7 +59,21 @@ VARIANTS = {
     "4-no-statistics": ("row 4 whose colour-transform head reads the network's features only (no boundary fit, "
                         "no region statistics)", dict(head_statistics=False)),
 }
-ABLATION_ROWS = {**LADDER, **VARIANTS}
+# Figs. 8-9: every style-fusion layer replaced by another block (row 4 is 'external', the paper's)
+FUSION_ROWS = {
+    "4-fusion-none": ("row 4 with no fusion block (D̂ = D; Figs. 8–9's floor)", dict(fusion="none")),
+    "4-fusion-adain": ("row 4 with AdaIN blocks in place of style fusion (Figs. 8–9)", dict(fusion="adain")),
+    "4-fusion-rain": ("row 4 with RAIN blocks (RainNet) in place of style fusion (Figs. 8–9)", dict(fusion="rain")),
+}
+# Table VII: K named by the paper's value at 256 px and scaled with the sampling map (row 4 is 256)
+PAPER_K_VALUES = (128, 256, 512, 1024)
+K_ROWS = {f"4-k-{k}": (f"row 4 with the paper's K = {k} (Table VII), scaled with the sampling map",
+                       dict(paper_k=k)) for k in PAPER_K_VALUES if k != 256}
+
+ABLATION_ROWS = {**LADDER, **VARIANTS, **FUSION_ROWS, **K_ROWS}
+# the paper's Table VII (iHarmony4): MSE, PSNR, SSIM ×100 by K
+PAPER_TABLE_VII = {128: (29.06, 37.00, 98.92), 256: (25.90, 37.50, 99.04), 512: (30.87, 36.79, 98.88),
+                   1024: (30.35, 36.69, 98.83)}
 # the paper's Table VI (iHarmony4; training length not stated): MSE, PSNR, fSSIM ×100
 PAPER_TABLE_VI = {"1-l1": (54.55, 34.56, 85.68), "2-pixel": (42.14, 35.53, 88.14),
                   "3-fusion": (29.08, 37.01, 90.03), "4-hcl": (25.92, 37.50, 90.69)}
@@ -108,6 +122,69 @@ def ablation_preview(folder: str | Path, row: str, seed: int) -> dict:
             "output": read_mosaic(run / "preview.jpg", count)}
 
 
+FEATURES_FILE, FEATURE_IMAGES = "features.json", 8
+
+
+def fusion_feature_gaps(net, composite: torch.Tensor, mask: torch.Tensor) -> list[dict]:
+    """What a trained network's fusion blocks do to the feature statistics (the paper's Figs. 8–10 ask):
+    at each decoder stage (coarse → fine), the mean over channels and images of |μ_fg − μ_bg|, the gap
+    between the foreground's and the background's channel means, in the decoder map before the block (D)
+    and after it (D̂, or D + D̂), divided by the map's mean channel std (both regions) so maps compare."""
+    from hcl.stats import masked_mean, masked_mean_std
+    from hcl.tensors import resize_mask
+
+    with torch.no_grad():
+        maps = net.decode(composite, mask)
+    gaps = []
+    for before, after in zip(maps["decoder"], maps["fused"]):
+        stage_mask = resize_mask(mask, before.shape[-2:], soft=True)
+        row = {"channels": before.shape[1], "size": before.shape[-1]}
+        for name, fmap in (("before", before), ("after", after)):
+            gap = (masked_mean(fmap, stage_mask) - masked_mean(fmap, 1 - stage_mask)).abs().mean(1)  # per image
+            spread = masked_mean_std(fmap, torch.ones_like(stage_mask))[1].mean(1)
+            row[name] = float((gap / spread).mean())
+        gaps.append(row)
+    return gaps
+
+
+def write_feature_gaps(run: Path, data: str, device="cpu") -> list[dict] | None:
+    """:func:`fusion_feature_gaps` of a finished run on the first test images at its training size,
+    cached in the run folder as ``features.json``; None for a run whose checkpoint is gone."""
+    from hcl.inference import load_harmonizer
+
+    cached = Path(run) / FEATURES_FILE
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    checkpoint = RunDirectory(run).checkpoint
+    if not Path(checkpoint).is_file():
+        return None
+    net = load_harmonizer(checkpoint, device).net
+    images = IHarmony4(data, "test", image_size=net.image_size)
+    items = [images[i] for i in range(min(FEATURE_IMAGES, len(images)))]
+    gaps = fusion_feature_gaps(net, *(torch.stack([it[k] for it in items]).to(next(net.parameters()).device)
+                                      for k in ("composite", "mask")))
+    cached.write_text(json.dumps(gaps, indent=2) + "\n")
+    return gaps
+
+
+def feature_gaps(folder: str | Path, rows: list[str], data: str | None = None) -> dict:
+    """``{row: {seed: gaps}}`` for an ablation's runs (``features.json``; written first for runs that
+    lack it and still have their checkpoint, when ``data`` is given)."""
+    folder = Path(folder)
+    results = json.loads((folder / "ablation.json").read_text())
+    out = {}
+    for row in rows:
+        out[row] = {}
+        for seed, run in results["rows"][row]["folders"].items():
+            path = folder / run / FEATURES_FILE
+            gaps = write_feature_gaps(folder / run, data) if data else None
+            if gaps is None and path.is_file():
+                gaps = json.loads(path.read_text())
+            if gaps is not None:
+                out[row][seed] = gaps
+    return out
+
+
 def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
     """Test-split metrics of a run at 256 px (cached in the run folder as ``test.json``) and
     ``preview.jpg``: its outputs for the first test images at 128 px, which notebook 06's result
@@ -115,6 +192,7 @@ def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
     from hcl.inference import load_harmonizer
 
     cached = run.path / "test.json"
+    write_feature_gaps(run.path, data, device)
     if cached.is_file() and (run.path / "preview.jpg").is_file():
         return json.loads(cached.read_text())
     harmonizer = load_harmonizer(run.checkpoint, device)
@@ -131,34 +209,56 @@ def evaluate_run(run: RunDirectory, data: str, device="cpu") -> dict:
     return json.loads(cached.read_text())
 
 
+def validation_curves(folder: str | Path, rows: list[str]) -> dict:
+    """Each row's validation scores during training, read from its runs' ``log.csv`` (an ablation run
+    with ``val_every``): ``{row: {seed: {"step", "val_mse", "val_psnr", "val_fmse"}}}``, arrays, plus the
+    composite's level under ``"composite"`` (the same validation images for every run)."""
+    folder = Path(folder)
+    results = json.loads((folder / "ablation.json").read_text())
+    curves, composite = {}, None
+    for row in rows:
+        curves[row] = {}
+        for seed, run in results["rows"][row]["folders"].items():
+            log = read_log(folder / run / "log.csv")
+            validated = np.isfinite(log["val_mse"])
+            curves[row][seed] = {key: log[key][validated] for key in ("step", "val_mse", "val_psnr", "val_fmse")}
+            composite = {"mse": float(log["val_composite_mse"][validated][-1]),
+                         "fmse": float(log["val_composite_fmse"][validated][-1])}
+    curves["composite"] = composite
+    return curves
+
+
 def fit_alone_scores(data: str, image_size: int) -> dict:
     """Row 0's second line: the boundary fit alone (no learning) on the test split at 256 px."""
     scores = summarize(evaluate(IHarmony4(data, "test", image_size=EVAL_SIZE), BoundaryFit(image_size), progress=False))
     return scores["model"]["All"]
 
 
-def ablation_k(image_size: int) -> int:
-    """K scaled with the sampling map: the paper's 256 at 256 px, 64 at 128 px (at least 16)."""
-    return max(16, round(256 * (image_size / 256) ** 2))
+def ablation_k(image_size: int, paper_k: int = 256) -> int:
+    """K scaled with the sampling map: the paper's 256 at 256 px is 64 at 128 px (at least 16)."""
+    return max(16, round(paper_k * (image_size / 256) ** 2))
 
 
 def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int, batch_size: int,
-                    device: str = "cpu", workers: int = 1) -> RunConfig:
+                    device: str = "cpu", workers: int = 1, val_every: int | None = None) -> RunConfig:
     """``demo`` with the row's changes; K scaled with the sampling map (256 at 256 px, 64 at 128 px)."""
-    return preset(BASE, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed,
-                  k=ablation_k(image_size),
-                  device=device, workers=workers, val_every=steps, save_every=max(1, min(steps, 500)),
-                  val_images=16, **ABLATION_ROWS[row][1])
+    changes = dict(ABLATION_ROWS[row][1])
+    k = ablation_k(image_size, changes.pop("paper_k", 256))
+    return preset(BASE, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
+                  device=device, workers=workers, val_every=val_every or steps, save_every=max(1, min(steps, 500)),
+                  val_images=16, **changes)
 
 
 def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 300, image_size: int = 128,
-           batch_size: int = 8, device: str = "cpu", workers: int = 1, say=print) -> dict:
+           batch_size: int = 8, device: str = "cpu", workers: int = 1, val_every: int | None = None,
+           say=print) -> dict:
     """Train and evaluate every row × seed (reusing finished runs); write ``ablation.json`` and
     ``ablation.md`` into ``out``. Returns the JSON's content.
 
     Rows of an earlier ``ablation.json`` in ``out`` written with the same settings (seeds aside) and not
     named in this call are kept, so rows can be run by separate processes, or with fewer seeds, and
-    still end up in one table; each row records its own number of seeds."""
+    still end up in one table; each row records its own number of seeds. ``val_every`` validates during
+    training (for curves such as Figs. 8–9); by default only at the end."""
     rows = list(rows or ABLATION_ROWS)
     unknown = [r for r in rows if r not in ABLATION_ROWS]
     if unknown:
@@ -169,13 +269,15 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
                 "eval_size": EVAL_SIZE, "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
                 "k": ablation_k(image_size)}
+    if val_every:
+        settings["val_every"] = val_every
     earlier = _earlier_rows(out / "ablation.json", settings, keep=[r for r in ABLATION_ROWS if r not in rows])
     results = {"settings": {**settings, "seeds": seeds}, "composite": None, "fit_alone": fit_alone_scores(data, image_size),
                "rows": {}}
     for row in rows:
         runs, folders = {}, {}
         for seed in range(seeds):
-            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers)
+            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers, val_every)
             run = run_cached(config, out / "runs", f"{row}-seed{seed}", say=say)
             scores = evaluate_run(run, data)
             results["composite"] = scores["composite"]

@@ -196,6 +196,59 @@ def test_ablate_twice_reuses_every_finished_run_and_deletes_nothing(mini_root, t
     assert {"mse", "fmse"} <= set(results["fit_alone"]) and results["fit_alone"]["fmse"] != results["composite"]["fmse"]
     table = (out / "ablation.md").read_text()
     assert "Table VI" in table and "| the boundary fit alone" in table and (out / "mine.txt").read_text() == "keep me"
+    # each run's fusion feature statistics, one entry per decoder stage; without fusion (1-l1) D̂ = D
+    for row, values in results["rows"].items():
+        for folder in values["folders"].values():
+            gaps = json.loads((out / folder / "features.json").read_text())
+            assert len(gaps) == 3 and all(np.isfinite([g["before"], g["after"]]).all() for g in gaps)
+            if row == "1-l1":
+                assert all(g["before"] == g["after"] for g in gaps)
+
+
+@pytest.mark.slow
+def test_ablate_validates_every_n_steps_for_the_curves(mini_root, tmp_path):
+    from hcl.ablation import validation_curves
+
+    out = tmp_path / "curves"
+    done = subprocess.run([sys.executable, "-m", "hcl", "ablate", "--data", str(mini_root), "--out", str(out),
+                           "--rows", "4-fusion-adain", "--seeds", "1", "--steps", "4", "--val-every", "2",
+                           "--image-size", "32", "--batch-size", "2", "--workers", "0"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    curves = validation_curves(out, ["4-fusion-adain"])
+    assert list(curves["4-fusion-adain"]["0"]["step"]) == [2, 4]
+    assert np.isfinite(curves["4-fusion-adain"]["0"]["val_mse"]).all() and curves["composite"]["mse"] > 0
+    assert json.loads((out / "ablation.json").read_text())["settings"]["val_every"] == 2
+
+
+def test_table_vii_rows_scale_the_papers_k_with_the_sampling_map():
+    from hcl.ablation import ablation_config
+
+    for image_size, row, k in ((128, "4-k-128", 32), (128, "4-k-1024", 256), (256, "4-k-512", 512), (128, "4-hcl", 64)):
+        assert ablation_config(row, 0, "data", 10, image_size, 2).loss.k == k
+    assert ablation_config("4-fusion-rain", 0, "data", 10, 128, 2).model.fusion == "rain"
+
+
+def test_fusion_feature_gaps_are_the_region_mean_gap_over_the_maps_spread():
+    import torch
+
+    from hcl.ablation import fusion_feature_gaps
+
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., :2, :] = 1  # the top half is the foreground
+    before = torch.zeros(1, 2, 4, 4)
+    before[:, 0, :2] = 2.0  # channel 0: foreground 2, background 0 → gap 2, population std 1
+    after = before.clone()
+    after[:, 0, :2] = 0.0  # the block removed the gap
+
+    class Stub:
+        def decode(self, composite, mask):
+            return {"decoder": [before], "fused": [after]}
+
+    gaps = fusion_feature_gaps(Stub(), torch.zeros(1, 3, 4, 4), mask)
+    # mean over channels of |μ_fg − μ_bg| = (2 + 0) / 2 = 1; mean channel std = (sqrt(1 + 1e-5) + sqrt(1e-5)) / 2
+    spread = (np.sqrt(1 + 1e-5) + np.sqrt(1e-5)) / 2
+    assert gaps[0]["before"] == pytest.approx(1 / spread, rel=1e-5) and gaps[0]["after"] == 0.0
+    assert gaps[0]["size"] == 4 and gaps[0]["channels"] == 2
 
 
 @pytest.mark.slow
