@@ -23,8 +23,13 @@ MUTATIONS = [
     ("hcl/tutorial.py", 'self.votes[self.order()[0 if side == "A" else 1]] += 1',
      'self.votes[self.names[0 if side == "A" else 1]] += 1', "tests/test_viz.py -k blind",
      "votes tallied by side, not by method"),
-    ("hcl/fusion.py", "            nn.init.zeros_(layer.bias)", "            nn.init.constant_(layer.bias, 0.1)",
+    ("hcl/fusion.py", "        self.bias = nn.Linear(inputs, channels)\n        for layer in (self.scale, self.bias):\n"
+     "            nn.init.zeros_(layer.weight)\n            nn.init.zeros_(layer.bias)",
+     "        self.bias = nn.Linear(inputs, channels)\n        for layer in (self.scale, self.bias):\n"
+     "            nn.init.zeros_(layer.weight)\n            nn.init.constant_(layer.bias, 0.1)",
      "tests/test_stats_fusion.py -k identity", "ψ's biases not zero-initialized"),
+    ("hcl/fusion.py", "        return torch.addcmul(x + b, s, x)", "        return torch.addcmul(x + s, b, x)",
+     "tests/test_stats_fusion.py -k folded", "the one-convolution ψ of the map swaps its scale and bias"),
     ("hcl/fusion.py", "            a_f, c_f = s_f / std_f, b_f - s_f * mean_f / std_f",
      "            a_f, c_f = s_f / std_f, b_f - mean_f / std_f", "tests/test_stats_fusion.py -k folded",
      "the folded fusion forgets ψ's scale in the shift"),
