@@ -135,6 +135,11 @@ def test_sections_have_disjoint_flat_names():
 # parameters named like a setting whose meaning is another one's, with the reason
 OTHER_MEANING = {
     ("hcl.ablation", "evaluate_run", "device"): "inference of a finished run: CPU unless asked",
+    ("hcl.ablation", "write_feature_gaps", "device"): "inference of a finished run: CPU unless asked",
+    ("hcl.ablation", "feature_gaps", "data"): "None: read the committed statistics, compute none",
+    ("hcl.ablation", "ablation_config", "val_every"): "None: validate at the end of the run only",
+    ("hcl.ablation", "ablate", "val_every"): "None: validate at the end of each run only (no curves)",
+    ("hcl.viz", "_cells_on", "window"): "1: the cells alone; the patch explorer passes the loss's window",
     ("hcl.ablation", "ablation_config", "device"): "the ablation's own CLI default",
     ("hcl.ablation", "ablation_config", "workers"): "the ablation's own CLI default",
     ("hcl.ablation", "ablate", "steps"): "the ablation's length (300), not a training default",
