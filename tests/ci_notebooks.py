@@ -27,7 +27,8 @@ CI_PARAMETERS = {
     "05_training": {"RUNS_DIR": str(RUNS), "STEPS": 4, "IMAGE_SIZE": 32, "BATCH_SIZE": 4, "WORKERS": 0,
                     "VAL_IMAGES": 4, "OVERFIT_STEPS": 3},
     "06_evaluation": {"IMAGE_SIZE": 64, "QUALITATIVE": 2, "RUNS_DIR": str(RUNS),
-                      "ABLATION_DIR": str(REPO / "results" / "ablation"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "ABLATION_DIR": str(REPO / "results" / "ablation"),
+                      "FUSION_DIR": str(REPO / "results" / "fusion-variants"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 
