@@ -156,35 +156,20 @@ class StyleFusion(nn.Module):
         Each region's branch is affine in D with per-channel coefficients: ψ_F(F) = s_F·(D − μ_E)/σ_E + b_F
         = a_F·D + c_F, and likewise ψ_B(B) = a_B·D + c_B. So D̂ = D·(a_B + m·(a_F − a_B)) + c_B + m·(c_F − c_B):
         three passes over the full map instead of a dozen (normalize twice, ψ twice, blend), the same numbers
-        as :meth:`explicit` up to rounding."""
+        as :meth:`explicit` up to rounding. The normalizations come from :meth:`_normalizers`, shared with
+        the map reading (:meth:`_forward_map`)."""
         if self.variant == "none" or self.psi_input == "normalized-mean":
             return self.explicit(decoder, encoder, mask)
         if self.psi_input == "map":
             return self._forward_map(decoder, encoder, mask)
-        background = 1 - mask
-        if self.variant == "adain":
-            mean, std = masked_mean_std(decoder, torch.ones_like(mask))
-            style = masked_mean_std(encoder, background)
-            s, b = self.psi_foreground.coefficients(self._condition(None, None, *style))
-            scale, shift = s / std, b - s * mean / std
-            if self.residual:
-                scale = scale + 1
-            return torch.addcmul(shift, decoder, scale)
-        decoder_bg = masked_mean_std(decoder, background)
-        if self.variant == "external":
-            mean_f, std_f = encoder_bg = masked_mean_std(encoder, background)
-            s_f, b_f = self.psi_foreground.coefficients(self._condition(None, None, *encoder_bg))  # (4), (6)
-            a_f, c_f = s_f / std_f, b_f - s_f * mean_f / std_f
-        else:  # rain: the foreground by its own statistics, given the decoder background's
-            mean_fg, std_fg = masked_mean_std(decoder, mask)
-            s_f, b_f = self.psi_foreground.coefficients(self._condition(None, None, *decoder_bg))
-            a_f = s_f * decoder_bg[1] / std_fg
-            c_f = b_f + s_f * decoder_bg[0] - a_f * mean_fg
-        s_b, b_b = self.psi_background.coefficients(self._condition(None, None, *decoder_bg))  # (5), (7)
-        if self.variant == "external":
-            a_b, c_b = s_b / decoder_bg[1], b_b - s_b * decoder_bg[0] / decoder_bg[1]
-        else:  # rain: the background unnormalized
-            a_b, c_b = s_b, b_b
+        (a_f, c_f, reference_f), background = self._normalizers(decoder, encoder, mask)
+        s_f, b_f = self.psi_foreground.coefficients(self._condition(None, None, *reference_f))  # (4), (6)
+        a_f, c_f = s_f * a_f, torch.addcmul(b_f, s_f, c_f)  # ψ(a·D + c) = s·a·D + (s·c + b)
+        if background is None:  # AdaIN: one branch over the whole map
+            return torch.addcmul(c_f, decoder, a_f + 1 if self.residual else a_f)
+        a_b, c_b, reference_b = background
+        s_b, b_b = self.psi_background.coefficients(self._condition(None, None, *reference_b))  # (5), (7)
+        a_b, c_b = s_b * a_b, torch.addcmul(b_b, s_b, c_b)
         if self.residual:
             a_f, a_b = a_f + 1, a_b + 1
         scale = torch.addcmul(a_b, mask, a_f - a_b)  # a_B + m·(a_F − a_B), B×C×H×W
@@ -192,18 +177,22 @@ class StyleFusion(nn.Module):
         return torch.addcmul(shift, decoder, scale)
 
     def _normalizers(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor):
-        """The per-channel affine maps of D behind the normalized regions, B×C×1×1 each: ``F = a_F·D + c_F``
-        and (not for AdaIN, which has one branch) ``B = a_B·D + c_B``, as :meth:`regions` builds them."""
-        if self.variant == "adain":
+        """The per-channel affine maps of D behind the normalized regions, as :meth:`regions` builds them,
+        each with the statistics ψ is fed under ``psi_input='reference'``: ``(a_F, c_F, reference_F)`` with
+        ``F = a_F·D + c_F``, and ``(a_B, c_B, reference_B)`` (None for AdaIN, which has one branch).
+        Coefficients are B×C×1×1."""
+        background = 1 - mask
+        if self.variant == "adain":  # the whole map by its own statistics; the style: the encoder's background
             mean, std = masked_mean_std(decoder, torch.ones_like(mask))
-            return (1 / std, -mean / std), None
-        mean_b, std_b = masked_mean_std(decoder, 1 - mask)
+            return (1 / std, -mean / std, masked_mean_std(encoder, background)), None
+        decoder_bg = mean_b, std_b = masked_mean_std(decoder, background)
         if self.variant == "external":
-            mean_e, std_e = masked_mean_std(encoder, 1 - mask)
-            return (1 / std_e, -mean_e / std_e), (1 / std_b, -mean_b / std_b)  # (4), (5)
-        mean_f, std_f = masked_mean_std(decoder, mask)  # rain: the foreground given the background's statistics
+            encoder_bg = mean_e, std_e = masked_mean_std(encoder, background)
+            return (1 / std_e, -mean_e / std_e, encoder_bg), (1 / std_b, -mean_b / std_b, decoder_bg)  # (4), (5)
+        mean_f, std_f = masked_mean_std(decoder, mask)  # rain: the foreground given the decoder background's
         scale = std_b / std_f
-        return (scale, mean_b - mean_f * scale), (torch.ones_like(scale), torch.zeros_like(mean_b))
+        unchanged = (torch.ones_like(scale), torch.zeros_like(mean_b), decoder_bg)  # rain's background
+        return (scale, mean_b - mean_f * scale, decoder_bg), unchanged
 
     @staticmethod
     def _pixel_psi(psi: "PixelAffine", x: torch.Tensor) -> torch.Tensor:
@@ -216,10 +205,10 @@ class StyleFusion(nn.Module):
     def _forward_map(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``psi_input='map'`` (the paper's Eqs. 6–7 as printed): each region normalized by one affine pass
         over D, ψ's two 1×1 convolutions as one, and the blend ``B' + m·(F' − B')``."""
-        (a_f, c_f), background = self._normalizers(decoder, encoder, mask)
+        (a_f, c_f, _), background = self._normalizers(decoder, encoder, mask)
         fused = self._pixel_psi(self.psi_foreground, torch.addcmul(c_f, decoder, a_f))  # (4), (6)
         if background is not None:
-            a_b, c_b = background
+            a_b, c_b, _ = background
             fused_background = self._pixel_psi(self.psi_background, torch.addcmul(c_b, decoder, a_b))  # (5), (7)
             fused = torch.lerp(fused_background, fused, mask.expand_as(fused))
         return decoder + fused if self.residual else fused
