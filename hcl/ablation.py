@@ -177,9 +177,8 @@ def feature_gaps(folder: str | Path, rows: list[str], data: str | None = None) -
         out[row] = {}
         for seed, run in results["rows"][row]["folders"].items():
             path = folder / run / FEATURES_FILE
-            gaps = write_feature_gaps(folder / run, data) if data else None
-            if gaps is None and path.is_file():
-                gaps = json.loads(path.read_text())
+            gaps = write_feature_gaps(folder / run, data) if data else (
+                json.loads(path.read_text()) if path.is_file() else None)
             if gaps is not None:
                 out[row][seed] = gaps
     return out

@@ -12,6 +12,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
+from hcl.attention import S2AM
 from hcl.config import LossConfig
 from hcl.contrastive import HCLLoss, crop_patches
 
@@ -145,7 +146,7 @@ def architecture_diagram(net, image_size: int = 256) -> Figure:
     for index, d in enumerate(features["decoder"]):
         j = levels - 2 - index
         y, middle = row[j], row[j] + height / 2
-        has_s2am = config.s2am != "none" and (j > 0 or (config.s2am == "ours" and config.s2am_full_resolution))
+        has_s2am = isinstance(net.attention[index], S2AM)  # the model's own placement rule, not a copy of it
         _box(ax, dx, y, width, height, f"D_{j}  {tuple(d.shape[1:])}", "#d9ead3")
         _arrow(ax, below, (dx + width / 2, y), colour="0.45")  # ×2 upsampling into stage j
         skip_end = dx - (1.0 if has_s2am and config.s2am == "original" else 0.0)
