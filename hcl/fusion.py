@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hcl.config import FUSION_VARIANTS, PSI_INPUTS, ModelConfig
+from hcl.pixel_psi import fuse_regions
 from hcl.stats import masked_mean, masked_mean_std, normalize_by
 
 VARIANTS = FUSION_VARIANTS
@@ -194,21 +195,17 @@ class StyleFusion(nn.Module):
         unchanged = (torch.ones_like(scale), torch.zeros_like(mean_b), decoder_bg)  # rain's background
         return (scale, mean_b - mean_f * scale, decoder_bg), unchanged
 
-    @staticmethod
-    def _pixel_psi(psi: "PixelAffine", x: torch.Tensor) -> torch.Tensor:
-        """``(1 + f_s(x))·x + f_b(x)`` with f_s and f_b as one 1×1 convolution of 2C outputs (one pass over x)."""
-        weight = torch.cat([psi.scale.weight, psi.bias.weight])
-        bias = torch.cat([psi.scale.bias, psi.bias.bias])
-        s, b = F.conv2d(x, weight, bias).chunk(2, dim=1)
-        return torch.addcmul(x + b, s, x)
-
     def _forward_map(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``psi_input='map'`` (the paper's Eqs. 6–7 as printed): each region normalized by one affine pass
-        over D, ψ's two 1×1 convolutions as one, and the blend ``B' + m·(F' − B')``."""
+        """``psi_input='map'`` (the paper's Eqs. 6–7 as printed): each region normalized by one affine map of D,
+        ψ's two 1×1 convolutions as one of 2C outputs, and the blend, in :func:`hcl.pixel_psi.fuse_regions`
+        (forward and backward by hand: the passes are memory traffic, not arithmetic)."""
         (a_f, c_f, _), background = self._normalizers(decoder, encoder, mask)
-        fused = self._pixel_psi(self.psi_foreground, torch.addcmul(c_f, decoder, a_f))  # (4), (6)
+        regions = [(a_f, c_f, self.psi_foreground)]  # (4), (6)
         if background is not None:
-            a_b, c_b, _ = background
-            fused_background = self._pixel_psi(self.psi_background, torch.addcmul(c_b, decoder, a_b))  # (5), (7)
-            fused = torch.lerp(fused_background, fused, mask.expand_as(fused))
-        return decoder + fused if self.residual else fused
+            regions.append((*background[:2], self.psi_background))  # (5), (7)
+        batch, channels = decoder.shape[:2]
+        scales = torch.stack([a.expand(batch, channels, 1, 1).flatten(1) for a, _, _ in regions], 1)
+        shifts = torch.stack([c.expand(batch, channels, 1, 1).flatten(1) for _, c, _ in regions], 1)
+        weights = [torch.cat([psi.scale.weight, psi.bias.weight]).flatten(1) for _, _, psi in regions]
+        biases = [torch.cat([psi.scale.bias, psi.bias.bias]) for _, _, psi in regions]
+        return fuse_regions(decoder, mask, scales, shifts, weights, biases, self.residual)

@@ -60,13 +60,57 @@ def masked_mean_std(
     """Per-sample, per-channel ``(μ_R(x), σ_R(x))`` over ``region`` (population variance).
 
     σ = sqrt(var + eps). Where the region is empty, μ = 0 and σ = 1.
+
+    For the common case (a B×C×H×W map, a B×1×H×W region that needs no gradient, statistics over the
+    pixels) :class:`_PixelMoments` computes the same two-pass formula with a backward written out.
     """
+    if (dim in ((2, 3), (-2, -1)) and x.dim() == 4 and region.dim() == 4 and region.shape[1] == 1
+            and region.shape[0] == x.shape[0] and region.shape[2:] == x.shape[2:] and not region.requires_grad):
+        return _PixelMoments.apply(x, region, eps)
     weight = _region_weight(x, region, dim)  # once, for the mean, the variance and the empty test
     mean = _mean_by_weight(x, region, dim, weight)
     centred = x - mean
     variance = _mean_by_weight(centred * centred, region, dim, weight)
     std = torch.where(weight > EMPTY_REGION_WEIGHT, torch.sqrt(variance + eps), torch.ones_like(variance))
     return mean, std
+
+
+class _PixelMoments(torch.autograd.Function):
+    """``(μ, σ)`` per sample and channel over the pixels, weighted by a B×1×H×W region, in float32 at least.
+
+    Forward: μ = Σ w·x / Σ w, then σ² = Σ w·(x − μ)² / Σ w (two passes, as :func:`masked_mean_std`
+    writes it). Backward, by hand, since the terms through μ cancel (Σ w·(x − μ) = 0):
+    ∂x = w·(∂μ + ∂σ·(x − μ)/σ) / Σ w = w·(α + β·x), one pass instead of autograd's five. Empty
+    regions: μ = 0, σ = 1 and no gradient."""
+
+    @staticmethod
+    def forward(ctx, x, region, eps):
+        batch, channels = x.shape[:2]
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            flat = x.reshape(batch, channels, -1).to(torch.promote_types(x.dtype, torch.float32)).contiguous()
+            weights = region.reshape(batch, 1, -1).to(flat.dtype)
+            weight = weights.sum(-1, keepdim=True)  # B×1×1
+            filled = weight > EMPTY_REGION_WEIGHT
+            weight = weight.clamp_min(EMPTY_REGION_WEIGHT)
+            mean = torch.where(filled, torch.bmm(flat, weights.transpose(1, 2)) / weight, 0.0)  # B×C×1
+            centred = flat - mean
+            weighted = centred * weights
+            variance = torch.bmm(weighted.view(batch * channels, 1, -1), centred.view(batch * channels, -1, 1))
+            std = torch.where(filled, (variance.view(batch, channels, 1) / weight + eps).sqrt(), 1.0)
+        ctx.save_for_backward(x, region, mean, std, weight, filled)
+        shape = (batch, channels, 1, 1)
+        return mean.view(shape).to(x.dtype), std.view(shape).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_mean, grad_std):
+        x, region, mean, std, weight, filled = ctx.saved_tensors
+        batch, channels = x.shape[:2]
+        beta = torch.where(filled, grad_std.view(batch, channels, 1).to(std.dtype) / (std * weight), 0.0)
+        alpha = torch.where(filled, grad_mean.view(batch, channels, 1).to(std.dtype) / weight, 0.0) - beta * mean
+        flat = x.reshape(batch, channels, -1)
+        grad = torch.addcmul(alpha.to(x.dtype), flat, beta.to(x.dtype))
+        grad.mul_(region.reshape(batch, 1, -1).to(x.dtype))
+        return grad.reshape_as(x), None, None
 
 
 def normalize_by(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:

@@ -156,6 +156,53 @@ def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(var
     assert torch.allclose(folded, explicit, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("variant", ["adain", "rain", "external"])
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("psi_input", ["reference", "map"])
+def test_the_folded_forward_has_the_gradients_of_eqs_4_to_7_written_out(variant, residual, psi_input):
+    """The map reading's backward is written by hand (hcl.pixel_psi) and the masked statistics' too
+    (hcl.stats): the gradients reaching D, E and ψ's layers must be autograd's through the explicit
+    composition, in float64 to within rounding."""
+    torch.manual_seed(8)
+    decoder = (torch.randn(3, 4, 6, 5, dtype=torch.float64) * 2 + 1).requires_grad_()
+    encoder = (torch.randn(3, 4, 6, 5, dtype=torch.float64) * 3 - 2).requires_grad_()
+    mask = torch.zeros(3, 1, 6, 5, dtype=torch.float64)
+    mask[0, :, 1:4, 1:4] = 1
+    mask[1, :, 3:, :] = 0.5
+    mask[2] = 1.0  # no background: its statistics are the constants (0, 1), no gradient
+    fusion = StyleFusion(4, variant, residual=residual, psi_input=psi_input).double()
+    for parameter in fusion.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    upstream = torch.randn(3, 4, 6, 5, dtype=torch.float64)
+    inputs = [decoder, encoder, *fusion.parameters()]
+    folded = torch.autograd.grad(fusion(decoder, encoder, mask), inputs, upstream, allow_unused=True)
+    explicit = torch.autograd.grad(fusion.explicit(decoder, encoder, mask), inputs, upstream, allow_unused=True)
+    for got, want in zip(folded, explicit):
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert torch.allclose(got, want, atol=1e-10, rtol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["hard", "soft"])
+def test_masked_mean_std_gradients_equal_the_loop_reference(kind):
+    """hcl.stats writes the backward of (μ, σ) by hand; autograd through the brute-force loop is the
+    reference. The empty image (index 2) gets (0, 1) and exactly no gradient."""
+    torch.manual_seed(2)
+    x = torch.randn(3, 4, 6, 5, dtype=torch.float64, requires_grad=True)
+    region = torch.rand(3, 1, 6, 5, dtype=torch.float64)
+    if kind == "hard":
+        region = (region > 0.5).double()
+    region[2] = 0
+    upstream = torch.randn(3, 4, 1, 1, dtype=torch.float64), torch.randn(3, 4, 1, 1, dtype=torch.float64)
+    got = torch.autograd.grad(masked_mean_std(x, region), x, upstream)[0]
+    weight = region[:2].sum((2, 3), keepdim=True)  # the formula as printed, on the two non-empty images
+    mean = (x[:2] * region[:2]).sum((2, 3), keepdim=True) / weight
+    std = (((x[:2] - mean) ** 2 * region[:2]).sum((2, 3), keepdim=True) / weight + 1e-5).sqrt()
+    want = torch.autograd.grad((mean, std), x, (upstream[0][:2], upstream[1][:2]))[0]
+    assert torch.allclose(got[:2], want[:2], atol=1e-12)
+    assert torch.equal(got[2], torch.zeros_like(got[2]))
+
+
 def test_masked_statistics_agree_for_channels_last_maps_and_channel_wise_regions():
     torch.manual_seed(9)
     x = torch.randn(2, 5, 7, 6) * 3 + 1
