@@ -10,7 +10,8 @@ whose scale and bias are 1×1 convolutions of that result:
     y_r = (1 + s_r)·x_r + b_r             (6), (7)
     D̂ = m·y_F + (1 − m)·y_B               (+ D with ``residual``)
 
-Every step is a pass over a B×C×H×W map and none is arithmetic-heavy, so the cost is memory traffic.
+Every step is a pass over a B×C×H×W map with little arithmetic per value, so at the fine stages the cost
+is memory traffic.
 Autograd would keep each intermediate and run a dozen more passes in the backward; here the forward
 keeps its inputs and 1 + s_r, and the backward recomputes x_r and reads each map a few times:
 
@@ -20,8 +21,8 @@ keeps its inputs and 1 + s_r, and the backward recomputes x_r and reads each map
     ∂D = Σ_r a_r·∂x_r (+ G),   ∂a_r = Σ_pixels ∂x_r·D,   ∂c_r = Σ_pixels ∂x_r
 
 The gradients of a_r and c_r flow on through autograd into the statistics they came from (of D and
-of the encoder map E). The mask gets no gradient (it is data). :func:`fuse_regions` is checked against
-autograd through the same equations written op by op (``tests/test_fusion.py``).
+of the encoder map E). The mask gets no gradient (it is data). The tests check the values and the
+gradients against autograd through :meth:`hcl.fusion.StyleFusion.explicit`, the equations op by op.
 """
 
 from __future__ import annotations
