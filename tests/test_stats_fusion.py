@@ -160,9 +160,10 @@ def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(var
 @pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("psi_input", ["reference", "map"])
 def test_the_folded_forward_has_the_gradients_of_eqs_4_to_7_written_out(variant, residual, psi_input):
-    """The map reading's backward is written by hand (hcl.pixel_psi) and the masked statistics' too
-    (hcl.stats): the gradients reaching D, E and ψ's layers must be autograd's through the explicit
-    composition, in float64 to within rounding."""
+    """The map reading's backward is written by hand (hcl.pixel_psi): the gradients reaching D, E and ψ's
+    layers must be autograd's through the explicit composition, in float64 to within rounding. Both sides
+    use the same masked statistics; their own hand-written backward is checked against the printed formula
+    in the next test."""
     torch.manual_seed(8)
     decoder = (torch.randn(3, 4, 6, 5, dtype=torch.float64) * 2 + 1).requires_grad_()
     encoder = (torch.randn(3, 4, 6, 5, dtype=torch.float64) * 3 - 2).requires_grad_()
