@@ -48,12 +48,13 @@ class HarmonizationLoss(nn.Module):
                  hcl_weight: float = LossConfig.loss_weights[2], k: int = LossConfig.k, tau: float = LossConfig.tau,
                  factor: int = LossConfig.factor, window: int = LossConfig.window,
                  reading: str = LossConfig.hcl_reading, pixel_scale: float = LossConfig.pixel_loss_scale,
-                 key_momentum: float = LossConfig.key_momentum):
+                 key_momentum: float = LossConfig.key_momentum, patch_norm: str = LossConfig.patch_norm):
         super().__init__()
         self.weights = {"l1": l1_weight, "pixel": pixel_weight, "hcl": hcl_weight}
         self.pixel_scale = pixel_scale
         if hcl_weight:
-            self.hcl = HCLLoss(k=k, tau=tau, factor=factor, window=window, reading=reading, key_momentum=key_momentum)
+            self.hcl = HCLLoss(k=k, tau=tau, factor=factor, window=window, reading=reading, key_momentum=key_momentum,
+                               patch_norm=patch_norm)
 
     @classmethod
     def from_config(cls, loss: LossConfig) -> "HarmonizationLoss":

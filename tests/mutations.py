@@ -62,6 +62,9 @@ MUTATIONS = [
     ("hcl/contrastive.py", "                 window: int = LossConfig.window, channels: int = 3, embed_dim: int = 256,",
      "                 window: int = 6, channels: int = 3, embed_dim: int = 256,", "tests/test_config.py -k default",
      "a default literal that drifted from the config"),
+    ("hcl/contrastive.py", "    return F.layer_norm(patches, patches.shape[-1:], eps=eps)",
+     "    return patches - patches.mean(-1, keepdim=True)", "tests/test_contrastive.py -k hand_written_loop",
+     "the MLP's windows centred but not scaled"),
 ]
 
 

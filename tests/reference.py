@@ -79,10 +79,24 @@ def infonce_loop(query, positive, negatives, tau: float, exclude_self: bool = Fa
 
 
 @torch.no_grad()
+def _standardized(mlp):
+    def embed(windows):
+        rows = []
+        for w in windows:
+            centred = w - w.sum() / w.numel()
+            rows.append(centred / ((centred ** 2).sum() / w.numel() + (5 / 255) ** 2).sqrt())
+        return mlp(torch.stack(rows))
+    return embed
+
+
 def reading_loss_loop(reading: str, embed, key_embed, harmonized, target, composite, mask, negative_cells,
-                      positive_cells, tau: float, factor: int = 4, window: int = 8) -> list[float]:
-    """L_HCL per image for one reading, with loops over images and patches (see hcl.contrastive)."""
+                      positive_cells, tau: float, factor: int = 4, window: int = 8,
+                      standardize: bool = False) -> list[float]:
+    """L_HCL per image for one reading, with loops over images and patches (see hcl.contrastive).
+    ``standardize``: each raw window becomes (w − mean(w)) / sqrt(var(w) + (5/255)²) before the MLP."""
     losses = []
+    if standardize and reading not in ("style", "colour"):
+        embed, key_embed = _standardized(embed), _standardized(key_embed)
     for b in range(harmonized.shape[0]):
         m = mask[b:b + 1].double()
         fg_map = F.avg_pool2d(harmonized[b:b + 1].double() * m, factor)[0]

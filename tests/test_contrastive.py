@@ -115,19 +115,20 @@ def test_gradients_reach_only_the_harmonized_foreground_never_target_composite_o
     assert (harmonized.grad * (1 - mask)).abs().sum() == 0  # background pixels of H are never sampled
 
 
+@pytest.mark.parametrize("patch_norm", ["standardize", "none"])
 @pytest.mark.parametrize("reading", READINGS)
-def test_each_reading_equals_its_hand_written_loop(reading):
+def test_each_reading_equals_its_hand_written_loop(reading, patch_norm):
     torch.manual_seed(5)
     image, mask = _painted(32, 32)
     harmonized, target, composite = (torch.rand(2, 3, 32, 32, dtype=torch.float64) for _ in range(3))
-    loss_fn = HCLLoss(k=6, tau=0.2, reading=reading).double()
+    loss_fn = HCLLoss(k=6, tau=0.2, reading=reading, patch_norm=patch_norm).double()
     with torch.no_grad():  # a key MLP that differs from the trained one
         for p in getattr(loss_fn, "key_embed", loss_fn.embed).parameters():
             p.add_(0.05 * torch.randn_like(p))
     value, info = loss_fn(harmonized, target, mask.double(), torch.Generator().manual_seed(1), composite)
     expected = reading_loss_loop(reading, loss_fn.embed.mlp, getattr(loss_fn, "key_embed", loss_fn.embed).mlp,
                                  harmonized, target, composite, mask.double(), info["negative_cells"],
-                                 info["positive_cells"], tau=0.2)
+                                 info["positive_cells"], tau=0.2, standardize=patch_norm == "standardize")
     assert torch.allclose(info["per_image"], torch.tensor(expected, dtype=torch.float64), atol=1e-9)
     assert value.item() == pytest.approx(sum(expected) / 2, abs=1e-9)
 
@@ -202,3 +203,26 @@ def test_a_positive_aligned_with_its_query_ranks_first():
     from hcl.contrastive import infonce_from_logits
 
     assert float(infonce_from_logits(torch.zeros(1, 32, 33))[0]) == pytest.approx(math.log(33))
+
+
+def test_standardized_windows_ignore_brightness_and_contrast_and_keep_flat_ones_finite():
+    loss_fn = HCLLoss(k=8, reading="spread")
+    windows = torch.rand(2, 8, 192)
+    embedded = loss_fn.embed(windows)
+    assert torch.allclose(loss_fn.embed(0.3 + 2.0 * windows), embedded, atol=1e-3)  # eps is small next to var
+    assert not torch.allclose(HCLLoss(k=8, reading="spread", patch_norm="none").embed(0.3 + windows),
+                              HCLLoss(k=8, reading="spread", patch_norm="none").embed(windows), atol=1e-3)
+    flat = torch.full((1, 2, 192), 0.5, requires_grad=True)
+    out = loss_fn.embed(flat)
+    out.sum().backward()
+    assert torch.isfinite(out).all() and torch.isfinite(flat.grad).all()
+    assert not HCLLoss(k=8, reading="colour").embed.standardize  # moments keep their own scale
+
+
+def test_a_configuration_stored_before_patch_norm_rebuilds_without_it():
+    from hcl.config import RunConfig, preset
+
+    stored = preset("tiny").to_dict()
+    del stored["loss"]["patch_norm"]
+    assert RunConfig.from_dict(stored).loss.patch_norm == "none"
+    assert RunConfig.from_dict(preset("tiny").to_dict()).loss.patch_norm == "standardize"
