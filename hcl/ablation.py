@@ -1,6 +1,7 @@
 """The Table VI ablation (``hcl ablate``): every row × seed a cached training run of ``demo``
-(our own method at CPU size), beside row 0: the input composite and the boundary fit alone (the
-``demo`` network untrained; the image-output network untrained is the composite).
+(our own method at CPU size), or of ``tiny`` (the paper's network at CPU size) with ``base='tiny'``,
+beside row 0: the input composite and the boundary fit alone (the ``demo`` network untrained; the
+image-output network untrained is the composite).
 
 The ladder — L1; +L_pixel; +style fusion; +L_HCL — then row 4 under each other reading of
 Eqs. (10)–(11), with S2AM off and in Cun & Pun's placement, fusion replacing the decoder map, the
@@ -30,6 +31,7 @@ from hcl.runcache import run_cached
 
 EVAL_SIZE = 256
 BASE = "demo"
+BASES = ("demo", "tiny")
 
 
 def weights_without(*terms: str) -> tuple[float, float, float]:
@@ -58,6 +60,8 @@ VARIANTS = {
                      dict(head="image")),
     "4-no-statistics": ("row 4 whose colour-transform head reads the network's features only (no boundary fit, "
                         "no region statistics)", dict(head_statistics=False)),
+    "4-patch-norm-none": ("row 4 with L_HCL's MLP fed raw windows, not standardized ones (readings of raw "
+                          "windows, as tiny's; demo's colour reading never standardizes)", dict(patch_norm="none")),
 }
 # Figs. 8-9: every style-fusion layer replaced by another block (row 4 is 'external', the paper's)
 FUSION_ROWS = {
@@ -238,26 +242,42 @@ def ablation_k(image_size: int, paper_k: int = 256) -> int:
     return max(16, round(paper_k * (image_size / 256) ** 2))
 
 
+def row_description(row: str, base: str = BASE) -> str:
+    """The row's description, naming the base preset's own reading of Eqs. (10)-(11) in row 4."""
+    description = ABLATION_ROWS[row][0]
+    return description.replace(f"'{DEFAULT_READING}'", f"'{preset(base).loss.hcl_reading}'") if row == "4-hcl" \
+        else description
+
+
+def _check_base(base: str) -> None:
+    if base not in BASES:
+        raise UserInputError(f"--base {base!r}: choose from {', '.join(BASES)}")
+
+
 def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int, batch_size: int,
-                    device: str = "cpu", workers: int = 1, val_every: int | None = None) -> RunConfig:
-    """``demo`` with the row's changes; K scaled with the sampling map (256 at 256 px, 64 at 128 px)."""
+                    device: str = "cpu", workers: int = 1, val_every: int | None = None, base: str = BASE) -> RunConfig:
+    """``base`` (``demo``, or ``tiny``) with the row's changes; K scaled with the sampling map (256 at
+    256 px, 64 at 128 px). The ladder's λ are Eq. (13)'s, the same in both presets."""
+    _check_base(base)
     changes = dict(ABLATION_ROWS[row][1])
     k = ablation_k(image_size, changes.pop("paper_k", 256))
-    return preset(BASE, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
+    return preset(base, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
                   device=device, workers=workers, val_every=val_every or steps, save_every=max(1, min(steps, 500)),
                   val_images=16, **changes)
 
 
 def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 300, image_size: int = 128,
            batch_size: int = 8, device: str = "cpu", workers: int = 1, val_every: int | None = None,
-           say=print) -> dict:
+           say=print, base: str = BASE) -> dict:
     """Train and evaluate every row × seed (reusing finished runs); write ``ablation.json`` and
     ``ablation.md`` into ``out``. Returns the JSON's content.
 
     Rows of an earlier ``ablation.json`` in ``out`` written with the same settings (seeds aside) and not
     named in this call are kept, so rows can be run by separate processes, or with fewer seeds, and
     still end up in one table; each row records its own number of seeds. ``val_every`` validates during
-    training (for curves such as Figs. 8–9); by default only at the end."""
+    training (for curves such as Figs. 8–9); by default only at the end. ``base``: the preset every row
+    changes (``demo``; ``tiny`` for the ladder on the paper's network)."""
+    _check_base(base)
     rows = list(rows or ABLATION_ROWS)
     unknown = [r for r in rows if r not in ABLATION_ROWS]
     if unknown:
@@ -267,7 +287,7 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     preview_inputs(data, out)
     settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
                 "eval_size": EVAL_SIZE, "preview_images": min(PREVIEW_IMAGES, len(IHarmony4(data, "test", image_size=None))),
-                "k": ablation_k(image_size)}
+                "k": ablation_k(image_size), "base": base}
     if val_every:
         settings["val_every"] = val_every
     earlier = _earlier_rows(out / "ablation.json", settings, keep=[r for r in ABLATION_ROWS if r not in rows])
@@ -276,14 +296,14 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     for row in rows:
         runs, folders = {}, {}
         for seed in range(seeds):
-            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers, val_every)
+            config = ablation_config(row, seed, data, steps, image_size, batch_size, device, workers, val_every, base)
             run = run_cached(config, out / "runs", f"{row}-seed{seed}", say=say)
             scores = evaluate_run(run, data)
             results["composite"] = scores["composite"]
             runs[str(seed)] = {m: scores["model"][m] for m in METRICS}
             folders[str(seed)] = str(run.path.relative_to(out))
         values = {m: np.array([r[m] for r in runs.values()]) for m in METRICS}
-        results["rows"][row] = {"description": ABLATION_ROWS[row][0], "seeds": seeds, "runs": runs, "folders": folders,
+        results["rows"][row] = {"description": row_description(row, base), "seeds": seeds, "runs": runs, "folders": folders,
                                 "mean": {m: float(v.mean()) for m, v in values.items()},
                                 "std": {m: float(v.std()) for m, v in values.items()}}
     if earlier:
@@ -305,7 +325,8 @@ def _earlier_rows(path: Path, settings: dict, keep: list[str]) -> dict:
         earlier = json.loads(path.read_text())
     except json.JSONDecodeError:
         raise UserInputError(f"{path} is not valid JSON; move it away and run again") from None
-    same = {k: v for k, v in earlier.get("settings", {}).items() if k != "seeds"} == settings
+    earlier_settings = {"base": BASE, **earlier.get("settings", {})}  # written before tiny could be the base
+    same = {k: v for k, v in earlier_settings.items() if k != "seeds"} == settings
     if not same:
         return {}
     default_seeds = earlier["settings"].get("seeds")
@@ -369,7 +390,8 @@ def paired_sentence(results: dict, row: str, metric: str = "mse") -> str | None:
 
 def ablation_markdown(results: dict) -> str:
     settings = results["settings"]
-    lines = [f"# Table VI in miniature: `{BASE}`, {settings['steps']} steps at {settings['image_size']} px, batch "
+    base = settings.get("base", BASE)
+    lines = [f"# Table VI in miniature: `{base}`, {settings['steps']} steps at {settings['image_size']} px, batch "
              f"{settings['batch_size']}, K = {settings['k']} (scaled with the sampling map), "
              f"test split at {settings['eval_size']} px (mean ± std over seeds)", "",
              "| row | seeds | ours MSE | ours PSNR | ours fSSIM ×100 | paper MSE | paper PSNR | paper fSSIM ×100 |",
@@ -379,7 +401,8 @@ def ablation_markdown(results: dict) -> str:
                  f"{100 * composite['fssim']:.2f} | 170.25* | 31.70* | – |")
     fit = results.get("fit_alone")
     if fit:
-        lines.append(f"| the boundary fit alone (the `{BASE}` network untrained) | – | {fit['mse']:.2f} | "
+        start = "the `demo` network untrained" if base == "demo" else "the `demo` head's start; untrained `tiny` is the composite"
+        lines.append(f"| the boundary fit alone ({start}) | – | {fit['mse']:.2f} | "
                      f"{fit['psnr']:.2f} | {100 * fit['fssim']:.2f} | – | – | – |")
     for row, values in results["rows"].items():
         mean, std = values["mean"], values["std"]

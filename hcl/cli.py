@@ -90,7 +90,8 @@ def _ablate(args) -> int:
         raise UserInputError("hcl ablate needs --data ROOT and --out DIR (or --list)")
     rows = [r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else None
     ablate(args.data, args.out, rows, seeds=args.seeds, steps=args.steps, image_size=args.image_size,
-           batch_size=args.batch_size, device=args.device, workers=args.workers, val_every=args.val_every)
+           batch_size=args.batch_size, device=args.device, workers=args.workers, val_every=args.val_every,
+           base=args.base)
     return 0
 
 
@@ -260,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--workers", type=int, default=1, help="data loader workers (default 1)")
     ablate.add_argument("--val-every", type=_positive_int, metavar="N",
                         help="validate every N steps, for validation curves (default: at the end only)")
+    ablate.add_argument("--base", default="demo", choices=["demo", "tiny"],
+                        help="the preset each row changes: demo (ours, default) or tiny (the paper's network)")
     ablate.set_defaults(handler=_ablate)
 
     evaluate = commands.add_parser("evaluate", help="Tables II/III metrics of a checkpoint")

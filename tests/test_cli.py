@@ -228,6 +228,21 @@ def test_table_vii_rows_scale_the_papers_k_with_the_sampling_map():
     assert ablation_config("4-fusion-rain", 0, "data", 10, 128, 2).model.fusion == "rain"
 
 
+def test_the_ladder_on_tiny_changes_the_papers_network_and_names_its_reading():
+    from hcl.ablation import ablation_config, row_description
+    from hcl.config import preset
+    from hcl.errors import UserInputError
+
+    l1 = ablation_config("1-l1", 0, "data", 10, 128, 2, base="tiny")
+    assert l1.model.head == "image" and l1.model.s2am == "original" and l1.loss.loss_weights == (0.4, 0.0, 0.0)
+    assert l1.model.fusion == "none" and l1.optim.lr == preset("tiny").optim.lr
+    raw = ablation_config("4-patch-norm-none", 1, "data", 10, 128, 2, base="tiny")
+    assert raw.loss.patch_norm == "none" and raw.loss.hcl_reading == "spread" and raw.seed == 1
+    assert "'spread'" in row_description("4-hcl", "tiny") and "'colour'" in row_description("4-hcl", "demo")
+    with pytest.raises(UserInputError, match="--base"):
+        ablation_config("4-hcl", 0, "data", 10, 128, 2, base="paper")
+
+
 def test_fusion_feature_gaps_are_the_region_mean_gap_over_the_maps_spread():
     import torch
 
