@@ -28,7 +28,8 @@ CI_PARAMETERS = {
                     "VAL_IMAGES": 4, "OVERFIT_STEPS": 3},
     "06_evaluation": {"IMAGE_SIZE": 64, "QUALITATIVE": 2, "RUNS_DIR": str(RUNS),
                       "ABLATION_DIR": str(REPO / "results" / "ablation"),
-                      "FUSION_DIR": str(REPO / "results" / "fusion-variants"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "FUSION_DIR": str(REPO / "results" / "fusion-variants"),
+                      "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 
