@@ -261,6 +261,11 @@ def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int,
     _check_base(base)
     changes = dict(ABLATION_ROWS[row][1])
     k = ablation_k(image_size, changes.pop("paper_k", 256))
+    start = preset(base)
+    moments = start.loss.hcl_reading in ("style", "colour")  # their windows are never standardized
+    if changes and (all(start.flat()[name] == value for name, value in changes.items())
+                    or (moments and set(changes) == {"patch_norm"})):
+        raise UserInputError(f"row {row!r} changes nothing in --base {base} ({changes}): it would retrain row 4")
     return preset(base, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
                   device=device, workers=workers, val_every=val_every or steps, save_every=max(1, min(steps, 500)),
                   val_images=16, **changes)

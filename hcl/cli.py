@@ -80,11 +80,11 @@ def _train(args) -> int:
 
 
 def _ablate(args) -> int:
-    from hcl.ablation import ABLATION_ROWS, ablate
+    from hcl.ablation import ABLATION_ROWS, ablate, row_description
 
     if args.list:
-        for name, (description, changes) in ABLATION_ROWS.items():
-            print(f"{name}  {description}  {changes}")
+        for name, (_, changes) in ABLATION_ROWS.items():
+            print(f"{name}  {row_description(name, args.base)}  {changes}")
         return 0
     if not args.data or not args.out:
         raise UserInputError("hcl ablate needs --data ROOT and --out DIR (or --list)")
@@ -261,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     ablate.add_argument("--workers", type=int, default=1, help="data loader workers (default 1)")
     ablate.add_argument("--val-every", type=_positive_int, metavar="N",
                         help="validate every N steps, for validation curves (default: at the end only)")
-    ablate.add_argument("--base", default="demo", choices=["demo", "tiny"],
+    ablate.add_argument("--base", default="demo", choices=["demo", "tiny"],  # hcl.ablation.BASES
                         help="the preset each row changes: demo (ours, default) or tiny (the paper's network)")
     ablate.set_defaults(handler=_ablate)
 

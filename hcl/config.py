@@ -276,7 +276,7 @@ PRESETS: dict[str, RunConfig] = {
     "paper": _PAPER.replace(widths=(32, 64, 128, 256, 512), blocks_per_stage=2, workers=8, steps=500_000,
                             preset="paper", out="runs/paper", val_every=5000, save_every=1000, val_images=512),
     # the paper at CPU size: 1.2 M parameters, 128 px (K scaled with the sampling map: 256 · (128/256)²),
-    # about eight minutes on a 2-core CPU; a lower learning rate and colour jitter because the mini set has
+    # 12-15 minutes on a 2-core CPU; a lower learning rate and colour jitter because the mini set has
     # only a few training photos (validation fMSE after 300 steps: 1.06x the composite's with lr 3e-4 and
     # jitter 0.5, 2.01x with the paper's 1e-3 and jitter 0.3; one seed each)
     "tiny": _PAPER.replace(widths=(16, 32, 64, 128), blocks_per_stage=1, image_size=128, k=64, steps=500, lr=3e-4,

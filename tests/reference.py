@@ -78,7 +78,6 @@ def infonce_loop(query, positive, negatives, tau: float, exclude_self: bool = Fa
     return total / k
 
 
-@torch.no_grad()
 def _standardized(mlp):
     def embed(windows):
         rows = []
@@ -89,6 +88,7 @@ def _standardized(mlp):
     return embed
 
 
+@torch.no_grad()
 def reading_loss_loop(reading: str, embed, key_embed, harmonized, target, composite, mask, negative_cells,
                       positive_cells, tau: float, factor: int = 4, window: int = 8,
                       standardize: bool = False) -> list[float]:

@@ -241,6 +241,9 @@ def test_the_ladder_on_tiny_changes_the_papers_network_and_names_its_reading():
     assert "'spread'" in row_description("4-hcl", "tiny") and "'colour'" in row_description("4-hcl", "demo")
     with pytest.raises(UserInputError, match="--base"):
         ablation_config("4-hcl", 0, "data", 10, 128, 2, base="paper")
+    for row, base in (("4-image-head", "tiny"), ("4-s2am-original", "tiny"), ("4-patch-norm-none", "demo")):
+        with pytest.raises(UserInputError, match="changes nothing"):  # row 4 of that base again
+            ablation_config(row, 0, "data", 10, 128, 2, base=base)
 
 
 def test_fusion_feature_gaps_are_the_region_mean_gap_over_the_maps_spread():

@@ -271,5 +271,8 @@ def test_from_config_builds_what_the_section_says():
     assert (loss.hcl.tau, loss.hcl.k, loss.hcl.factor, loss.hcl.reading) == (0.2, 12, 8, "spread")
     contrastive = HCLLoss.from_config(config.loss)
     assert (contrastive.tau, contrastive.k) == (0.2, 12)
+    assert contrastive.embed.standardize and loss.hcl.embed.standardize  # the preset's patch_norm
+    raw = HCLLoss.from_config(preset("tiny", patch_norm="none").loss)
+    assert raw.patch_norm == "none" and not raw.embed.standardize
     fusion = StyleFusion.from_config(16, config.model)
     assert (fusion.variant, fusion.residual, fusion.psi_input) == ("rain", False, "normalized-mean")

@@ -206,12 +206,13 @@ def test_a_positive_aligned_with_its_query_ranks_first():
 
 
 def test_standardized_windows_ignore_brightness_and_contrast_and_keep_flat_ones_finite():
+    torch.manual_seed(0)
     loss_fn = HCLLoss(k=8, reading="spread")
     windows = torch.rand(2, 8, 192)
     embedded = loss_fn.embed(windows)
     assert torch.allclose(loss_fn.embed(0.3 + 2.0 * windows), embedded, atol=1e-3)  # eps is small next to var
-    assert not torch.allclose(HCLLoss(k=8, reading="spread", patch_norm="none").embed(0.3 + windows),
-                              HCLLoss(k=8, reading="spread", patch_norm="none").embed(windows), atol=1e-3)
+    raw = HCLLoss(k=8, reading="spread", patch_norm="none")
+    assert not torch.allclose(raw.embed(0.3 + windows), raw.embed(windows), atol=1e-3)
     flat = torch.full((1, 2, 192), 0.5, requires_grad=True)
     out = loss_fn.embed(flat)
     out.sum().backward()
