@@ -249,6 +249,18 @@ def row_description(row: str, base: str = BASE) -> str:
         else description
 
 
+def repeats_row_4(row: str, base: str = BASE) -> bool:
+    """True when the row's changes leave ``base`` as it is (e.g. ``4-image-head`` on ``tiny``, whose output is
+    already the image; ``4-patch-norm-none`` on ``demo``, whose colour reading never standardizes)."""
+    changes = {name: value for name, value in ABLATION_ROWS[row][1].items() if name != "paper_k"}
+    if row == "4-hcl" or not changes:
+        return False
+    start = preset(base)
+    moments = start.loss.hcl_reading in ("style", "colour")  # their windows are never standardized
+    return all(start.flat()[name] == value for name, value in changes.items()) or (
+        moments and set(changes) == {"patch_norm"})
+
+
 def _check_base(base: str) -> None:
     if base not in BASES:
         raise UserInputError(f"--base {base!r}: choose from {', '.join(BASES)}")
@@ -261,11 +273,6 @@ def ablation_config(row: str, seed: int, data: str, steps: int, image_size: int,
     _check_base(base)
     changes = dict(ABLATION_ROWS[row][1])
     k = ablation_k(image_size, changes.pop("paper_k", 256))
-    start = preset(base)
-    moments = start.loss.hcl_reading in ("style", "colour")  # their windows are never standardized
-    if changes and (all(start.flat()[name] == value for name, value in changes.items())
-                    or (moments and set(changes) == {"patch_norm"})):
-        raise UserInputError(f"row {row!r} changes nothing in --base {base} ({changes}): it would retrain row 4")
     return preset(base, data=data, steps=steps, image_size=image_size, batch_size=batch_size, seed=seed, k=k,
                   device=device, workers=workers, val_every=val_every or steps, save_every=max(1, min(steps, 500)),
                   val_images=16, **changes)
@@ -283,10 +290,15 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     training (for curves such as Figs. 8–9); by default only at the end. ``base``: the preset every row
     changes (``demo``; ``tiny`` for the ladder on the paper's network)."""
     _check_base(base)
+    named = rows is not None
     rows = list(rows or ABLATION_ROWS)
     unknown = [r for r in rows if r not in ABLATION_ROWS]
     if unknown:
         raise UserInputError(f"unknown ablation row(s) {unknown}; list them with: hcl ablate --list")
+    repeats = [r for r in rows if repeats_row_4(r, base)]
+    if repeats and named:
+        raise UserInputError(f"row(s) {repeats} change nothing in --base {base}: they would retrain row 4; drop them")
+    rows = [r for r in rows if r not in repeats]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     preview_inputs(data, out)

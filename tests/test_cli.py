@@ -241,9 +241,14 @@ def test_the_ladder_on_tiny_changes_the_papers_network_and_names_its_reading():
     assert "'spread'" in row_description("4-hcl", "tiny") and "'colour'" in row_description("4-hcl", "demo")
     with pytest.raises(UserInputError, match="--base"):
         ablation_config("4-hcl", 0, "data", 10, 128, 2, base="paper")
+    from hcl.ablation import ablate, repeats_row_4
+
     for row, base in (("4-image-head", "tiny"), ("4-s2am-original", "tiny"), ("4-patch-norm-none", "demo")):
-        with pytest.raises(UserInputError, match="changes nothing"):  # row 4 of that base again
-            ablation_config(row, 0, "data", 10, 128, 2, base=base)
+        assert repeats_row_4(row, base)  # row 4 of that base again
+    assert not any(repeats_row_4(row, "demo") for row in ("4-hcl", "4-image-head", "4-k-128", "1-l1"))
+    assert not repeats_row_4("4-patch-norm-none", "tiny")
+    with pytest.raises(UserInputError, match="change nothing"):  # refused before anything is written
+        ablate("no-such-data", "no-such-out", ["4-hcl", "4-image-head"], base="tiny")
 
 
 def test_fusion_feature_gaps_are_the_region_mean_gap_over_the_maps_spread():
