@@ -21,6 +21,7 @@ import torch
 
 from hcl.baselines import BoundaryFit
 from hcl.config import DEFAULT_READING, READINGS, RunConfig, preset
+from hcl.contrastive import MOMENT_READINGS
 from hcl.data import IHarmony4
 from hcl.errors import UserInputError
 from hcl.data.imageio import read_rgb, save_image
@@ -256,7 +257,7 @@ def repeats_row_4(row: str, base: str = BASE) -> bool:
     if row == "4-hcl" or not changes:
         return False
     start = preset(base)
-    moments = start.loss.hcl_reading in ("style", "colour")  # their windows are never standardized
+    moments = start.loss.hcl_reading in MOMENT_READINGS  # their windows are never standardized
     return all(start.flat()[name] == value for name, value in changes.items()) or (
         moments and set(changes) == {"patch_norm"})
 
