@@ -1,9 +1,10 @@
 """Can L_HCL's MLP rank the positive first at all? The `spread` reading's MLP trained alone.
 
 The network is left out: the "harmonized" image is the input composite (what the image-output network
-produces at step 0) or the real image (a perfect harmonization), on the training crops `tiny` sees
-(128 px, crop scale 0.6, colour jitter ±0.5, batch 8, K = 64). Only the MLP learns (AdamW, `tiny`'s
-learning rate 3e-4). Reported: the top-1 accuracy over the last fifth of the steps (chance 1/K) for raw
+produces at step 0) or the real image (a perfect harmonization), on training crops like `tiny`'s when
+this was measured (128 px, crop scale 0.6, colour jitter ±0.5, batch 8, K = 64; ``CROPS`` pins them, so
+the committed result stays reproducible after `tiny`'s batch changed). Only the MLP learns (AdamW,
+`tiny`'s learning rate 3e-4). Reported: the top-1 accuracy over the last fifth of the steps (chance 1/K) for raw
 and for standardized windows (``--patch-norm``), a few seeds each.
 
     python tools/hcl_mlp_alone.py --data data/mini-iharmony4 --out results/hcl_mlp_alone.json
@@ -22,12 +23,15 @@ from hcl.contrastive import HCLLoss
 from hcl.data import IHarmony4
 
 
+# the training crops measured (results/hcl_mlp_alone.json): `tiny`'s before its batch became 4
+CROPS = dict(image_size=128, crop_scale=0.6, colour_jitter=0.5, batch_size=8)
+
+
 def training_batches(data: str, steps: int, seed: int = 0) -> list[tuple[torch.Tensor, ...]]:
-    """``steps`` batches of `tiny`'s augmented training crops: (composite, real, mask)."""
-    tiny = preset("tiny")
-    dataset = IHarmony4(data, "train", image_size=tiny.data.image_size, augment=True, seed=seed,
-                        colour_jitter=tiny.data.colour_jitter, crop_scale=tiny.data.crop_scale)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=tiny.optim.batch_size, shuffle=True, drop_last=True,
+    """``steps`` batches of augmented training crops (``CROPS``): (composite, real, mask)."""
+    dataset = IHarmony4(data, "train", image_size=CROPS["image_size"], augment=True, seed=seed,
+                        colour_jitter=CROPS["colour_jitter"], crop_scale=CROPS["crop_scale"])
+    loader = torch.utils.data.DataLoader(dataset, batch_size=CROPS["batch_size"], shuffle=True, drop_last=True,
                                          generator=torch.Generator().manual_seed(seed))
     batches = []
     while len(batches) < steps:
