@@ -80,7 +80,7 @@ table-vii: setup data-val  ## Table VII's K rows into the committed ablation, tw
 	$(PY) -m hcl ablate --data $(VAL) --out results/ablation --rows $(K_ROWS) --seeds 2 --steps 300 --image-size 128
 
 # How `tiny`'s batch, schedule, crops and jitter were chosen (notebook 05 shows results/tiny-recipe)
-tiny-recipe: setup data-val  ## tiny's settings on the validation set, 500 steps per recipe (about 90 minutes on 2 cores)
+tiny-recipe: setup data-val  ## tiny's settings on the validation set, 500 steps per recipe (about 95 minutes on 2 cores)
 	$(PY) tools/tiny_recipe.py --data $(VAL) --out results/tiny-recipe
 
 # L_HCL on the paper's network (`tiny`): its MLP on standardized windows (the preset) and on raw ones

@@ -3,7 +3,7 @@
 256 px beside the composite and the boundary fit alone. The model, the losses and the readings are the
 paper's in every recipe; only the settings `tiny` may change from `paper` (``TINY_SIZE_FIELDS``) differ.
 
-    python tools/tiny_recipe.py --data data/mini-val --out results/tiny-recipe      # about 90 min on 2 cores
+    python tools/tiny_recipe.py --data data/mini-val --out results/tiny-recipe      # about 95 min on 2 cores
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/tiny_recipe.json`` collects the scores,
 which notebook 05 shows. One seed per recipe (seed 0), plus seed 1 of the earlier recipe, the chosen one and
