@@ -71,6 +71,11 @@ def read_log(path: str | Path) -> dict[str, np.ndarray]:
     return {key: np.array([float(r[key]) if r[key] not in ("", None) else np.nan for r in rows]) for key in rows[0]}
 
 
+def last_fifth_mean(log: dict[str, np.ndarray], key: str) -> float:
+    """The mean of a :func:`read_log` column over the last fifth of the logged rows (NaN cells skipped)."""
+    return float(np.nanmean(log[key][-max(1, len(log[key]) // 5):]))
+
+
 class RunLog:
     """``log.csv``, appended row by row; a resumed run drops rows past its step (they are redone)."""
 

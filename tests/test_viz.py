@@ -155,3 +155,14 @@ def test_the_blind_comparison_shows_no_mask_until_revealed(item):
     assert np.array_equal(shown, viz.image_array(viz.outlined(first, item["mask"])))
     assert not np.array_equal(shown, viz.image_array(first))
     plt.close("all")
+
+
+def test_last_fifth_mean_averages_the_last_fifth_of_the_rows_and_skips_empty_cells(tmp_path):
+    from hcl.rundir import last_fifth_mean, read_log
+
+    path = tmp_path / "log.csv"
+    # ten rows: the last fifth is rows 9 and 10; row 10's accuracy is empty (NaN)
+    path.write_text("step,hcl_accuracy\n" + "".join(f"{s},{s / 100}\n" for s in range(1, 10)) + "10,\n")
+    log = read_log(path)
+    assert last_fifth_mean(log, "hcl_accuracy") == pytest.approx(0.09)
+    assert last_fifth_mean(log, "step") == pytest.approx(9.5)

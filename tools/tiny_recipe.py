@@ -17,13 +17,11 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from hcl.config import preset
 from hcl.data import IHarmony4
 from hcl.evaluate import evaluate, summarize
 from hcl.inference import load_harmonizer
-from hcl.rundir import read_log
+from hcl.rundir import last_fifth_mean, read_log
 from hcl.runcache import run_cached
 
 EARLIER = dict(batch_size=8, lr=3e-4, schedule="constant", crop_scale=0.6, colour_jitter=0.5)
@@ -42,12 +40,6 @@ RECIPES = {
                         dict(EARLIER, batch_size=4, crop_scale=0.2, colour_jitter=0.8, schedule="cosine"), (0,)),
 }
 STEPS = 500
-
-
-def last_fifth(log: dict, key: str) -> float:
-    """The mean of a ``read_log`` column over the last fifth of its logged values."""
-    values = log[key][~np.isnan(log[key])]
-    return float(values[-max(1, len(values) // 5):].mean())
 
 
 def score(run, data: str) -> dict:
@@ -72,7 +64,7 @@ def main() -> None:
             log = read_log(run.log_file)
             rows.append({"recipe": name, "seed": seed, "settings": settings, "steps": STEPS,
                          "scores": score(run, args.data),
-                         "hcl_accuracy_last_fifth": last_fifth(log, "hcl_accuracy"),
+                         "hcl_accuracy_last_fifth": last_fifth_mean(log, "hcl_accuracy"),
                          "hcl_chance": float(log["hcl_chance"][-1])})
             print(f"{name}, seed {seed}: fMSE {rows[-1]['scores']['model']['fmse']:.1f}")
     (out / "tiny_recipe.json").write_text(json.dumps({"data": args.data, "rows": rows}, indent=1) + "\n")
