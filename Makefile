@@ -83,9 +83,10 @@ table-vii: setup data-val  ## Table VII's K rows into the committed ablation, tw
 tiny-recipe: setup data-val  ## tiny's settings on the validation set, 500 steps per recipe (about 95 minutes on 2 cores)
 	$(PY) tools/tiny_recipe.py --data $(VAL) --out results/tiny-recipe
 
-# L_HCL on the paper's network (`tiny`): its MLP on standardized windows (the preset) and on raw ones
-ablation-tiny: setup data-val  ## L_HCL's window standardization on `tiny`, three paired seeds (about 55 minutes on 2 cores)
-	$(PY) -m hcl ablate --data $(VAL) --out results/ablation-tiny --base tiny --rows 4-hcl,4-patch-norm-none --seeds 3 --steps 300 --image-size 128
+# the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
+TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none
+ablation-tiny: setup data-val  ## Table VI's ladder and L_HCL's window standardization on `tiny`, three paired seeds (about 2 hours 10 minutes on 2 cores)
+	$(PY) -m hcl ablate --data $(VAL) --out results/ablation-tiny --base tiny --rows $(TINY_ABLATION_ROWS) --seeds 3 --steps 300 --image-size 128
 
 # Figs. 8-9: row 4 with each fusion block, validated every 50 steps for the curves
 FUSION_ROWS := 4-hcl,4-fusion-none,4-fusion-adain,4-fusion-rain
