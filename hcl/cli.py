@@ -204,9 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument("--photos", metavar="DIR", help="use your own photos instead of the bundled ones (with --annotations)")
     mini.add_argument("--annotations", metavar="FILE.json",
                       help="COCO-format outlines of the photos' objects (default: the outlines shipped for the bundled photos)")
-    mini.add_argument("--masks", choices=("annotated", "generated"), default="annotated",
+    mini.add_argument("--masks", choices=("annotated", "generated", "mixed"), default="annotated",
                       help="annotated: object outlines (default); generated: regions grown from superpixels, blobs and "
-                      "depth, which cut through surfaces (for comparison only)")
+                      "depth, which cut through surfaces (for comparison only); mixed: a training set, --train "
+                      "triples on outlines plus as many on generated regions, the test split outlines only (the "
+                      "shipped demo's training set)")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
     mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
                       help="a validation set: these training photos become the test split and leave training")

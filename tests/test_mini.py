@@ -160,3 +160,27 @@ def test_holdout_must_be_a_training_photo_of_its_own_scene(tmp_path, bad):
 
     with pytest.raises(UserInputError, match="--holdout"):
         make_mini(tmp_path / "val", train=8, test=4, seed=0, size=48, progress=False, holdout=bad)
+
+
+def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp_path):
+    kwargs = dict(train=8, test=4, seed=3, size=48, progress=False, holdout="chelsea")
+    mixed = make_mini(tmp_path / "mixed", masks_from="mixed", **kwargs)
+    outlines = make_mini(tmp_path / "outlines", masks_from="annotated", **kwargs)
+    regions = make_mini(tmp_path / "regions", masks_from="generated", **kwargs)
+    assert mixed["masks"] == "mixed"
+    assert sum(mixed["counts"]["train"].values()) == 16 and mixed["counts"]["test"] == outlines["counts"]["test"]
+    digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
+
+    def images(name, split):  # the split's composite, mask and real bytes, without the file names
+        root = tmp_path / name
+        found = []
+        for triple in list_triples(root, split):
+            found.append(tuple(digests[name][str(p.relative_to(root))] for p in (triple.composite, triple.mask, triple.real)))
+        return sorted(found)
+
+    # every outline triple and every generated-region triple, as the single-kind sets make them; nothing else
+    assert images("mixed", "train") == sorted(images("outlines", "train") + images("regions", "train"))
+    assert images("mixed", "test") == images("outlines", "test")
+    generated_ids = {t.composite.name for t in list_triples(tmp_path / "mixed", "train") if t.composite.name[1] == "2"}
+    assert len(generated_ids) == 8
+    assert all(key.startswith(("annotated: ", "generated: ")) for key in mixed["how_made"]["train"])

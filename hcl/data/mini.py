@@ -7,7 +7,9 @@ by colour transfer from another instance of the same category, the others by ret
 changes). The bundled photos come with outlines we drew (``hcl/assets/bundled_annotations.json``);
 your own photos need a COCO-format file (``--annotations``). ``masks="generated"`` instead grows
 regions from superpixels, blobs and depth: regions that cut through surfaces, not objects, kept for
-comparison only.
+comparison only. ``masks="mixed"`` trains on both: the train split holds the object-outline triples
+*and* as many on generated regions (the same triples ``"generated"`` would make), the test split only
+object outlines; the shipped demo is trained on such a set (see the README).
 
 Everything random comes from ``numpy.random.default_rng([seed, split, subset])``: the same seed
 gives byte-identical files.
@@ -32,7 +34,8 @@ from hcl.files import prepare_output
 
 SUBSET_SHARE = {"HCOCO": 0.40, "HAdobe5k": 0.25, "HFlickr": 0.20, "Hday2night": 0.15}
 ID_PREFIX = {"HCOCO": "c", "HAdobe5k": "a", "HFlickr": "f", "Hday2night": "d"}
-MASK_SOURCES = ("annotated", "generated")
+MASK_SOURCES = ("annotated", "generated", "mixed")
+GENERATED_ID_DIGIT = 2  # real ids of a mixed set's generated triples: c2…, where train has c0… and test c1…
 
 
 def split_counts(total: int) -> dict[str, int]:
@@ -77,7 +80,10 @@ def make_mask(real: np.ndarray, disparity, rng: np.random.Generator) -> np.ndarr
 
 
 def _credits_text(photos: dict[str, list[Photo]], seed: int, masks_from: str) -> str:
-    masks_text = "masks are object outlines drawn by hand (COCO format)" if masks_from == "annotated" else "masks are generated regions"
+    masks_text = {"annotated": "masks are object outlines drawn by hand (COCO format)",
+                  "generated": "masks are generated regions",
+                  "mixed": "test masks are object outlines drawn by hand (COCO format); training masks are those "
+                           "outlines and as many generated regions"}[masks_from]
     lines = ["# mini-iHarmony4: credits and licences", "",
              f"Built by `hcl data make-mini` (seed {seed}) from these photos; {masks_text}; colour changes are generated.",
              "It imitates the layout of iHarmony4 (Cong et al., DoveNet, CVPR 2020); it is not iHarmony4.", ""]
@@ -141,9 +147,11 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required for
         ``masks_from="annotated"``: a COCO-format file whose image file names match the photos).
     annotations: COCO-format outlines (default: the ones we drew for the bundled photos).
-    masks_from: 'annotated' (object outlines, the default) or 'generated' (regions grown from
+    masks_from: 'annotated' (object outlines, the default), 'generated' (regions grown from
         superpixels, blobs and depth; they cut through surfaces, so a colour fit across their
-        boundary undoes much of the change — kept to compare against).
+        boundary undoes much of the change — kept to compare against) or 'mixed' (a training set:
+        the train split has ``train`` triples on object outlines and ``train`` more on generated
+        regions, real ids ``<subset letter>2…``; the test split is object outlines only).
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
@@ -154,17 +162,17 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     prepare_output(out, force, marker="mini.json")
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
-    if photos_dir and masks_from == "annotated" and annotations is None:
+    if photos_dir and masks_from != "generated" and annotations is None:
         raise UserInputError(f"{photos_dir}: your own photos need --annotations FILE.json (COCO-format outlines of "
                              "their objects), or --masks generated for generated regions")
     if seed < 0:
         raise UserInputError(f"--seed {seed}: use a seed ≥ 0")
     skipped: list[str] = []
     if photos_dir:
-        photos = folder_photos(photos_dir, annotations=annotations if masks_from == "annotated" else None)
+        photos = folder_photos(photos_dir, annotations=annotations if masks_from != "generated" else None)
     else:
         photos = bundled_photos()
-        if masks_from == "annotated":
+        if masks_from != "generated":
             source = annotations if annotations is not None else BUNDLED_ANNOTATIONS
             skipped = attach_outlines(photos, source)
             photos = {split: [p for p in pool if p.outlines] for split, pool in photos.items()}
@@ -186,22 +194,29 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     lists = {split: {s: [] for s in SUBSETS} for split in SPLITS}
     how_made = {split: {} for split in SPLITS}
     bar = tqdm(total=train + test, desc="make-mini", unit="triple", disable=not progress)
+    # (split, masks of this pass, the digit its real ids carry): a mixed set's train split is made twice,
+    # each pass exactly as the single-kind set would make it
+    passes = [(split, masks_from, index) for index, split in enumerate(SPLITS)]
+    if masks_from == "mixed":
+        passes = [("train", "annotated", 0), ("train", "generated", GENERATED_ID_DIGIT), ("test", "annotated", 1)]
+        bar.total = 2 * train + test
     # test composites may take colour from training objects (statistics only); training never sees test photos
-    own_references = {split: _references(photos[split], masks_from) for split in SPLITS}
+    own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
     provenance: dict[str, dict] = {}
     dropped = 0
-    for split_index, split in enumerate(SPLITS):
+    for split, kind, id_digit in passes:
+        split_index = SPLITS.index(split)
         pool = photos[split]
-        references = ReferencePool(own_references[split] + (own_references["train"] if split == "test" else []))
+        references = ReferencePool(own_references[(split, kind)] + (own_references[("train", kind)] if split == "test" else []))
         reference_index = {(p.name, k): i for i, (p, k) in enumerate((p, k) for p in pool for k in range(len(p.outlines)))}
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
             made, real_index = 0, 0
-            stream = _real_images(pool, masks_from, rng, size)
+            stream = _real_images(pool, kind, rng, size)
             while made < counts[split][subset]:
                 photo_index, real, chosen, window = next(stream)
                 photo = pool[photo_index]
-                real_id = f"{ID_PREFIX[subset]}{split_index}{photo_index:02d}{real_index:04d}"
+                real_id = f"{ID_PREFIX[subset]}{id_digit}{photo_index:02d}{real_index:04d}"
                 if subset == "Hday2night":
                     real_id += f"-{int(rng.integers(100, 999))}"  # Hday2night ids contain '-'
                 real_index += 1
@@ -225,6 +240,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                         files[folder / "composite_images" / name] = encode(composite, "JPEG")
                         names.append(name)
                         key = f"{how} ({rule})" if rule else how
+                        key = f"{kind}: {key}" if masks_from == "mixed" else key
                         how_made[split][key] = how_made[split].get(key, 0) + 1
                     if names:
                         kept_masks += 1
