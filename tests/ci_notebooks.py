@@ -30,7 +30,8 @@ CI_PARAMETERS = {
     "06_evaluation": {"IMAGE_SIZE": 64, "QUALITATIVE": 2, "RUNS_DIR": str(RUNS),
                       "ABLATION_DIR": str(REPO / "results" / "ablation"),
                       "FUSION_DIR": str(REPO / "results" / "fusion-variants"),
-                      "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"),
+                      "DEMO_DATA_DIR": str(REPO / "results" / "demo-data"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 
