@@ -102,13 +102,14 @@ FUSION_ROWS := 4-hcl,4-fusion-none,4-fusion-adain,4-fusion-rain
 fusion-variants: setup data-val  ## Figs. 8-9: the four fusion blocks trained side by side, two paired seeds (about 50 minutes on 2 cores)
 	$(PY) -m hcl ablate --data $(VAL) --out results/fusion-variants --rows $(FUSION_ROWS) --seeds 2 --steps 300 --image-size 128 --val-every 50
 
-# the `demo` preset (our own method at CPU size: 300 steps at 128 px, K 64, no colour jitter; on the validation
-# set, one seed each: fMSE 1356 without jitter, 1432 with 0.3, 1550 with lr 3e-4; the boundary fit alone 1307)
+# the `demo` preset (our own method at CPU size: 300 steps at 128 px, K 64, no colour jitter; its switches were
+# chosen together on the validation set, one seed each, with earlier code: see the README)
 DEMO_RECIPE := --config demo
-# trained on object outlines *and* generated regions (data-mixed; its outline triples and test split are data/'s)
+# trained on object outlines *and* generated regions (data-mixed; its outline triples and test split are data/'s),
+# chosen on the validation set with paired seeds (make demo-data, results/demo-data)
 DEMO_DATA := $(MIXED)
 DEMO_RUN := runs/demo
-demo-checkpoint: setup data-mixed  ## retrain the shipped demo checkpoint (about 5 minutes on 2 cores; see the README)
+demo-checkpoint: setup data-mixed  ## retrain the shipped demo checkpoint (about 8 minutes on 2 cores, its data included; see the README)
 	test ! -e $(DEMO_RUN) || (echo "$(DEMO_RUN) exists: move it away first (nothing is deleted for you)"; exit 1)
 	$(PY) -m hcl train $(DEMO_RECIPE) --data $(DEMO_DATA) --out $(DEMO_RUN)
 	$(PY) -c "from hcl.checkpoint import *; export_inference_checkpoint(load_checkpoint('$(DEMO_RUN)/checkpoints/last.pt'), \

@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="COCO-format outlines of the photos' objects (default: the outlines shipped for the bundled photos)")
     mini.add_argument("--masks", choices=("annotated", "generated", "mixed"), default="annotated",
                       help="annotated: object outlines (default); generated: regions grown from superpixels, blobs and "
-                      "depth, which cut through surfaces (for comparison only); mixed: a training set, --train "
+                      "depth, which cut through surfaces (never our test split); mixed: a training set, --train "
                       "triples on outlines plus as many on generated regions, the test split outlines only (the "
                       "shipped demo's training set)")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")

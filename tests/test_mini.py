@@ -164,23 +164,25 @@ def test_holdout_must_be_a_training_photo_of_its_own_scene(tmp_path, bad):
 
 def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp_path):
     kwargs = dict(train=8, test=4, seed=3, size=48, progress=False, holdout="chelsea")
-    mixed = make_mini(tmp_path / "mixed", masks_from="mixed", **kwargs)
+    main(["data", "make-mini", str(tmp_path / "mixed"), "--masks", "mixed", "--train", "8", "--test", "4", "--seed", "3",
+          "--size", "48", "--holdout", "chelsea"])
+    mixed = json.loads((tmp_path / "mixed" / "mini.json").read_text())
     outlines = make_mini(tmp_path / "outlines", masks_from="annotated", **kwargs)
-    regions = make_mini(tmp_path / "regions", masks_from="generated", **kwargs)
+    make_mini(tmp_path / "regions", masks_from="generated", **kwargs)
     assert mixed["masks"] == "mixed"
-    assert sum(mixed["counts"]["train"].values()) == 16 and mixed["counts"]["test"] == outlines["counts"]["test"]
+    assert mixed["counts"]["train"] == {s: 2 * n for s, n in outlines["counts"]["train"].items()}
+    assert mixed["counts"]["test"] == outlines["counts"]["test"]
     digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
-    def images(name, split):  # the split's composite, mask and real bytes, without the file names
+    def images(name, split, digit=None):  # the split's composite, mask and real bytes, without the file names
         root = tmp_path / name
-        found = []
-        for triple in list_triples(root, split):
-            found.append(tuple(digests[name][str(p.relative_to(root))] for p in (triple.composite, triple.mask, triple.real)))
-        return sorted(found)
+        return sorted(tuple(digests[name][str(p.relative_to(root))] for p in (t.composite, t.mask, t.real))
+                      for t in list_triples(root, split) if digit is None or t.composite.name[1] == digit)
 
-    # every outline triple and every generated-region triple, as the single-kind sets make them; nothing else
-    assert images("mixed", "train") == sorted(images("outlines", "train") + images("regions", "train"))
+    # the outline half carries the train digit 0, the generated half 2, each exactly as its single-kind set
+    # makes it; nothing else trains, and the test split is the outline set's
+    assert images("mixed", "train", "0") == images("outlines", "train")
+    assert images("mixed", "train", "2") == images("regions", "train")
+    assert len(images("mixed", "train")) == len(images("outlines", "train")) + len(images("regions", "train"))
     assert images("mixed", "test") == images("outlines", "test")
-    generated_ids = {t.composite.name for t in list_triples(tmp_path / "mixed", "train") if t.composite.name[1] == "2"}
-    assert len(generated_ids) == 8
     assert all(key.startswith(("annotated: ", "generated: ")) for key in mixed["how_made"]["train"])

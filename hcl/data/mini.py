@@ -6,8 +6,8 @@ and change the object's appearance the way the subset was made (:mod:`hcl.data.r
 by colour transfer from another instance of the same category, the others by retouching and light
 changes). The bundled photos come with outlines we drew (``hcl/assets/bundled_annotations.json``);
 your own photos need a COCO-format file (``--annotations``). ``masks="generated"`` instead grows
-regions from superpixels, blobs and depth: regions that cut through surfaces, not objects, kept for
-comparison only. ``masks="mixed"`` trains on both: the train split holds the object-outline triples
+regions from superpixels, blobs and depth: regions that cut through surfaces, not objects, never one of
+our test splits. ``masks="mixed"`` trains on both: the train split holds the object-outline triples
 *and* as many on generated regions (the same triples ``"generated"`` would make), the test split only
 object outlines; the shipped demo is trained on such a set (see the README).
 
@@ -144,12 +144,13 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
               holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated") -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
-    photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required for
-        ``masks_from="annotated"``: a COCO-format file whose image file names match the photos).
+    photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required unless
+        ``masks_from="generated"``: a COCO-format file whose image file names match the photos; with
+        ``"mixed"`` both halves use the photos that have outlines).
     annotations: COCO-format outlines (default: the ones we drew for the bundled photos).
     masks_from: 'annotated' (object outlines, the default), 'generated' (regions grown from
         superpixels, blobs and depth; they cut through surfaces, so a colour fit across their
-        boundary undoes much of the change — kept to compare against) or 'mixed' (a training set:
+        boundary undoes much of the change — never one of our test splits) or 'mixed' (a training set:
         the train split has ``train`` triples on object outlines and ``train`` more on generated
         regions, real ids ``<subset letter>2…``; the test split is object outlines only).
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
@@ -193,13 +194,13 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     files: dict[Path, bytes] = {}
     lists = {split: {s: [] for s in SUBSETS} for split in SPLITS}
     how_made = {split: {} for split in SPLITS}
-    bar = tqdm(total=train + test, desc="make-mini", unit="triple", disable=not progress)
     # (split, masks of this pass, the digit its real ids carry): a mixed set's train split is made twice,
     # each pass exactly as the single-kind set would make it
     passes = [(split, masks_from, index) for index, split in enumerate(SPLITS)]
     if masks_from == "mixed":
         passes = [("train", "annotated", 0), ("train", "generated", GENERATED_ID_DIGIT), ("test", "annotated", 1)]
-        bar.total = 2 * train + test
+    bar = tqdm(total=sum(counts[split][s] for split, _, _ in passes for s in SUBSETS), desc="make-mini", unit="triple",
+               disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
     own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
     provenance: dict[str, dict] = {}
