@@ -35,7 +35,7 @@ TRAINING_SETS = {
     "mixed": ("data/mini-mixed-val", dict(masks_from="mixed")),
 }
 EVALUATION_SETS = {
-    "outlines": ("data/mini-val", dict()),
+    "outlines": TRAINING_SETS["outlines"],  # its test split: the held-out photos' outlines
     "generated regions": ("data/mini-generated-val", dict(masks_from="generated")),
 }
 SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1)}

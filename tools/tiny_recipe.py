@@ -7,7 +7,8 @@ paper's in every recipe; only the settings `tiny` may change from `paper` (``TIN
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/tiny_recipe.json`` collects the scores,
 which notebook 05 shows. Seeds 0 and 1 per recipe, except the lr 1e-4 and crop-scale 0.2 recipes (seed 0
-only). The rule: the best validation output among the recipes whose L_HCL still ranks the positive first for at least 3x chance of its queries over the last fifth of training.
+only). The rule: the best validation output among the recipes whose L_HCL still ranks the positive first
+for at least 3x chance of its queries over the last fifth of training.
 """
 
 from __future__ import annotations
