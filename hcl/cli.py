@@ -25,7 +25,7 @@ def _data_make_mini(args) -> int:
 
     summary = make_mini(args.out, train=args.train, test=args.test, seed=args.seed, size=args.size,
                         photos_dir=args.photos, force=args.force, holdout=args.holdout,
-                        annotations=args.annotations, masks_from=args.masks)
+                        annotations=args.annotations, masks_from=args.masks, generated_train=args.generated_train)
     train, test = summary["counts"]["train"], summary["counts"]["test"]
     per_subset = ", ".join(f"{s} {train[s]}/{test[s]}" for s in train)
     print(f"mini-iHarmony4 written to {args.out}: {sum(train.values())} train, {sum(test.values())} test "
@@ -207,8 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument("--masks", choices=("annotated", "generated", "mixed"), default="annotated",
                       help="annotated: object outlines (default); generated: regions grown from superpixels, blobs and "
                       "depth, which cut through surfaces (never our test split); mixed: a training set, --train "
-                      "triples on outlines plus as many on generated regions, the test split outlines only (the "
-                      "shipped demo's training set)")
+                      "triples on outlines plus --generated-train on generated regions, the test split outlines only (the "
+                      "shipped demo's training set, with --generated-train 1200)")
+    mini.add_argument("--generated-train", type=_positive_int, metavar="N",
+                      help="with --masks mixed: training triples on generated regions (default: as many as --train); "
+                      "the same triples --masks generated --train N makes")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
     mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
                       help="a validation set: these training photos become the test split and leave training")

@@ -186,3 +186,38 @@ def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp
     assert len(images("mixed", "train")) == len(images("outlines", "train")) + len(images("regions", "train"))
     assert images("mixed", "test") == images("outlines", "test")
     assert all(key.startswith(("annotated: ", "generated: ")) for key in mixed["how_made"]["train"])
+
+
+def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
+    """--generated-train N: the generated half is the train split that --masks generated --train N makes, the
+    outline half and the test split stay the --train set's."""
+    kwargs = dict(test=4, seed=1, size=48, progress=False, holdout="chelsea")
+    main(["data", "make-mini", str(tmp_path / "mixed"), "--masks", "mixed", "--train", "8", "--generated-train", "24",
+          "--test", "4", "--seed", "1", "--size", "48", "--holdout", "chelsea"])
+    outlines = make_mini(tmp_path / "outlines", masks_from="annotated", train=8, **kwargs)
+    regions = make_mini(tmp_path / "regions", masks_from="generated", train=24, **kwargs)
+    mixed = json.loads((tmp_path / "mixed" / "mini.json").read_text())
+    assert sum(mixed["counts"]["train"].values()) == 8 + 24
+    assert {s: mixed["counts"]["train"][s] - outlines["counts"]["train"][s] for s in SUBSETS} == regions["counts"]["train"]
+    digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
+
+    def images(name, split, digit=None):
+        root = tmp_path / name
+        return sorted(tuple(digests[name][str(p.relative_to(root))] for p in (t.composite, t.mask, t.real))
+                      for t in list_triples(root, split) if digit is None or t.composite.name[1] == digit)
+
+    assert images("mixed", "train", "0") == images("outlines", "train")
+    assert images("mixed", "train", "2") == images("regions", "train")
+    assert images("mixed", "test") == images("outlines", "test")
+
+
+@pytest.mark.parametrize("args", [["--generated-train", "24"], ["--masks", "mixed", "--generated-train", "0"]])
+def test_generated_train_is_refused_outside_a_mixed_set_or_when_not_positive(tmp_path, capsys, args):
+    try:
+        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48", *args])
+    except SystemExit as stop:
+        returned = stop.code
+    assert returned == 1
+    error = capsys.readouterr().err
+    assert "--generated-train" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "set" / "mini.json").exists()

@@ -8,8 +8,9 @@ changes). The bundled photos come with outlines we drew (``hcl/assets/bundled_an
 your own photos need a COCO-format file (``--annotations``). ``masks="generated"`` instead grows
 regions from superpixels, blobs and depth: regions that cut through surfaces, not objects, never one of
 our test splits. ``masks="mixed"`` trains on both: the train split holds the object-outline triples
-*and* as many on generated regions (the same triples ``"generated"`` would make), the test split only
-object outlines; the shipped demo is trained on such a set (see the README).
+*and* ``generated_train`` on generated regions (as many by default; the same triples ``"generated"`` would
+make), the test split only object outlines; the shipped demo is trained on such a set, with three times as
+many generated triples (see the README).
 
 Everything random comes from ``numpy.random.default_rng([seed, split, subset])``: the same seed
 gives byte-identical files.
@@ -141,7 +142,8 @@ def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
 
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
               photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
-              holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated") -> dict:
+              holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated",
+              generated_train: int | None = None) -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
     photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required unless
@@ -151,8 +153,10 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     masks_from: 'annotated' (object outlines, the default), 'generated' (regions grown from
         superpixels, blobs and depth; they cut through surfaces, so a colour fit across their
         boundary undoes much of the change — never one of our test splits) or 'mixed' (a training set:
-        the train split has ``train`` triples on object outlines and ``train`` more on generated
+        the train split has ``train`` triples on object outlines and ``generated_train`` more on generated
         regions, real ids ``<subset letter>2…``; the test split is object outlines only).
+    generated_train: a mixed set's generated-region training triples (default: as many as ``train``);
+        they are exactly the train split that ``masks_from="generated", train=generated_train`` makes.
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
@@ -168,6 +172,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                              "their objects), or --masks generated for generated regions")
     if seed < 0:
         raise UserInputError(f"--seed {seed}: use a seed ≥ 0")
+    if generated_train is not None and (masks_from != "mixed" or generated_train < 1):
+        raise UserInputError(f"--generated-train {generated_train}: a positive count, and only with --masks mixed")
     skipped: list[str] = []
     if photos_dir:
         photos = folder_photos(photos_dir, annotations=annotations if masks_from != "generated" else None)
@@ -189,7 +195,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                                  f"at least one to train on; choose from {names}")
         photos = {"train": [p for p in photos["train"] if p.name not in held],
                   "test": [p for p in photos["train"] if p.name in held]}
-    counts = {"train": split_counts(train), "test": split_counts(test)}
+    counts = {"train": split_counts(train), "test": split_counts(test),
+              "generated train": split_counts(train if generated_train is None else generated_train)}
 
     files: dict[Path, bytes] = {}
     lists = {split: {s: [] for s in SUBSETS} for split in SPLITS}
@@ -199,8 +206,12 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     passes = [(split, masks_from, index) for index, split in enumerate(SPLITS)]
     if masks_from == "mixed":
         passes = [("train", "annotated", 0), ("train", "generated", GENERATED_ID_DIGIT), ("test", "annotated", 1)]
-    bar = tqdm(total=sum(counts[split][s] for split, _, _ in passes for s in SUBSETS), desc="make-mini", unit="triple",
-               disable=not progress)
+
+    def wanted(split: str, kind: str) -> dict[str, int]:
+        return counts["generated train" if masks_from == "mixed" and kind == "generated" else split]
+
+    bar = tqdm(total=sum(wanted(split, kind)[s] for split, kind, _ in passes for s in SUBSETS), desc="make-mini",
+               unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
     own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
     provenance: dict[str, dict] = {}
@@ -214,7 +225,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
             rng = np.random.default_rng([seed, split_index, subset_index])
             made, real_index = 0, 0
             stream = _real_images(pool, kind, rng, size)
-            while made < counts[split][subset]:
+            count = wanted(split, kind)[subset]
+            while made < count:
                 photo_index, real, chosen, window = next(stream)
                 photo = pool[photo_index]
                 real_id = f"{ID_PREFIX[subset]}{id_digit}{photo_index:02d}{real_index:04d}"
@@ -226,7 +238,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                 for mask_id, (mask, target) in enumerate(chosen, start=1):
                     names = []
                     for k in range(1, int(rng.integers(1, 3)) + 1):
-                        if made + len(names) >= counts[split][subset]:
+                        if made + len(names) >= count:
                             break
                         reference, rule = None, None
                         if subset == "HCOCO":
