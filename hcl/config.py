@@ -286,7 +286,8 @@ PRESETS: dict[str, RunConfig] = {
     # scale 0.3, jitter ±0.8, cosine) reached 1499.3 and 1517.1 with L_HCL's accuracy down to 0.024-0.026:
     # not taken. The paper's lr 1e-3 without jitter overfit sooner (2.01x the composite after 300 steps)
     # Length and size: 250 steps ended lower (1557.3, 1475.3) but L_HCL barely learned (0.033, 0.020); at 64 px
-    # (K 16) 500 steps 1690.9, 1477.8 and 1000 steps 1914.5, 1596.1, the training photos' error falling: memorization
+    # (K 16) 500 steps 1690.9, 1477.8 and 1000 steps 1914.5, 1596.1, the training photos' error falling (as
+    # memorizing would)
     "tiny": _PAPER.replace(widths=(16, 32, 64, 128), blocks_per_stage=1, image_size=128, k=64, steps=500, lr=3e-4,
                            batch_size=4, colour_jitter=0.5, workers=1, val_every=100, val_images=32, save_every=100,
                            preset="tiny", out="runs/tiny"),

@@ -198,6 +198,7 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
     regions = make_mini(tmp_path / "regions", masks_from="generated", train=24, **kwargs)
     mixed = json.loads((tmp_path / "mixed" / "mini.json").read_text())
     assert sum(mixed["counts"]["train"].values()) == 8 + 24
+    assert "outlines (8 triples) and generated regions (24 triples)" in (tmp_path / "mixed" / "CREDITS.md").read_text()
     assert {s: mixed["counts"]["train"][s] - outlines["counts"]["train"][s] for s in SUBSETS} == regions["counts"]["train"]
     digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
@@ -221,3 +222,17 @@ def test_generated_train_is_refused_outside_a_mixed_set_or_when_not_positive(tmp
     error = capsys.readouterr().err
     assert "--generated-train" in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "set" / "mini.json").exists()
+
+
+def test_a_refused_generated_train_leaves_an_existing_set_alone_even_with_force(tmp_path):
+    from hcl.errors import UserInputError
+
+    make_mini(tmp_path / "set", train=8, test=4, seed=0, size=48, progress=False)
+    before = _digest(tmp_path / "set")
+    for changes, message in ((dict(masks_from="annotated", generated_train=24), "only with --masks mixed"),
+                             (dict(masks_from="mixed", generated_train=0), "at least 1")):
+        with pytest.raises(UserInputError, match=message):
+            make_mini(tmp_path / "set", train=8, test=4, seed=0, size=48, progress=False, force=True, **changes)
+    with pytest.raises(UserInputError, match="--holdout"):
+        make_mini(tmp_path / "set", train=8, test=4, seed=0, size=48, progress=False, force=True, holdout="nope")
+    assert _digest(tmp_path / "set") == before

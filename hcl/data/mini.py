@@ -80,11 +80,12 @@ def make_mask(real: np.ndarray, disparity, rng: np.random.Generator) -> np.ndarr
     return masks.blob_mask(real.shape[:2], rng, 0.2)
 
 
-def _credits_text(photos: dict[str, list[Photo]], seed: int, masks_from: str) -> str:
+def _credits_text(photos: dict[str, list[Photo]], seed: int, masks_from: str, mixed_counts: tuple[int, int] = (0, 0)) -> str:
+    outline_count, generated_count = mixed_counts
     masks_text = {"annotated": "masks are object outlines drawn by hand (COCO format)",
                   "generated": "masks are generated regions",
                   "mixed": "test masks are object outlines drawn by hand (COCO format); training masks are those "
-                           "outlines and as many generated regions"}[masks_from]
+                           f"outlines ({outline_count} triples) and generated regions ({generated_count} triples)"}[masks_from]
     lines = ["# mini-iHarmony4: credits and licences", "",
              f"Built by `hcl data make-mini` (seed {seed}) from these photos; {masks_text}; colour changes are generated.",
              "It imitates the layout of iHarmony4 (Cong et al., DoveNet, CVPR 2020); it is not iHarmony4.", ""]
@@ -164,7 +165,6 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     out = Path(out)
     if masks_from not in MASK_SOURCES:
         raise UserInputError(f"--masks {masks_from!r}: choose from {list(MASK_SOURCES)}")
-    prepare_output(out, force, marker="mini.json")
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
     if photos_dir and masks_from != "generated" and annotations is None:
@@ -172,8 +172,10 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                              "their objects), or --masks generated for generated regions")
     if seed < 0:
         raise UserInputError(f"--seed {seed}: use a seed ≥ 0")
-    if generated_train is not None and (masks_from != "mixed" or generated_train < 1):
-        raise UserInputError(f"--generated-train {generated_train}: a positive count, and only with --masks mixed")
+    if generated_train is not None and masks_from != "mixed":
+        raise UserInputError(f"--generated-train {generated_train}: only with --masks mixed (got --masks {masks_from})")
+    if generated_train is not None and generated_train < 1:
+        raise UserInputError(f"--generated-train {generated_train}: use a count of at least 1")
     skipped: list[str] = []
     if photos_dir:
         photos = folder_photos(photos_dir, annotations=annotations if masks_from != "generated" else None)
@@ -195,6 +197,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                                  f"at least one to train on; choose from {names}")
         photos = {"train": [p for p in photos["train"] if p.name not in held],
                   "test": [p for p in photos["train"] if p.name in held]}
+    prepare_output(out, force, marker="mini.json")  # after every check of the arguments: --force replaces only then
     counts = {"train": split_counts(train), "test": split_counts(test),
               "generated train": split_counts(train if generated_train is None else generated_train)}
 
@@ -276,7 +279,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
             (out / subset / f"{subset}_{split}.txt").write_text("".join(f"{n}\n" for n in lists[split][subset]))
         (out / f"IHD_{split}.txt").write_text(
             "".join(f"{s}/composite_images/{n}\n" for s in SUBSETS for n in lists[split][s]))
-    (out / "CREDITS.md").write_text(_credits_text(photos, seed, masks_from))
+    mixed_counts = (sum(counts["train"].values()), sum(counts["generated train"].values()))
+    (out / "CREDITS.md").write_text(_credits_text(photos, seed, masks_from, mixed_counts))
     summary = {"seed": seed, "size": size, "holdout": holdout, "masks": masks_from,
                "photos": {k: [p.name for p in v] for k, v in photos.items()},
                "objects": {k: sum(len(p.outlines) for p in v) for k, v in photos.items()},
