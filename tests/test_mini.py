@@ -162,6 +162,17 @@ def test_holdout_must_be_a_training_photo_of_its_own_scene(tmp_path, bad):
         make_mini(tmp_path / "val", train=8, test=4, seed=0, size=48, progress=False, holdout=bad)
 
 
+class _TripleBytes:
+    """A built set's triples as the digests of their composite, mask and real files, without the file names."""
+
+    def __init__(self, root):
+        self.root, self.digests = root, _digest(root)
+
+    def of(self, split, digit=None):  # digit: only the triples whose real id carries it (c0…, c2…)
+        return sorted(tuple(self.digests[str(p.relative_to(self.root))] for p in (t.composite, t.mask, t.real))
+                      for t in list_triples(self.root, split) if digit is None or t.composite.name[1] == digit)
+
+
 def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp_path):
     kwargs = dict(train=8, test=4, seed=3, size=48, progress=False, holdout="chelsea")
     main(["data", "make-mini", str(tmp_path / "mixed"), "--masks", "mixed", "--train", "8", "--test", "4", "--seed", "3",
@@ -172,12 +183,10 @@ def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp
     assert mixed["masks"] == "mixed"
     assert mixed["counts"]["train"] == {s: 2 * n for s, n in outlines["counts"]["train"].items()}
     assert mixed["counts"]["test"] == outlines["counts"]["test"]
-    digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
+    sets = {name: _TripleBytes(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
-    def images(name, split, digit=None):  # the split's composite, mask and real bytes, without the file names
-        root = tmp_path / name
-        return sorted(tuple(digests[name][str(p.relative_to(root))] for p in (t.composite, t.mask, t.real))
-                      for t in list_triples(root, split) if digit is None or t.composite.name[1] == digit)
+    def images(name, split, digit=None):
+        return sets[name].of(split, digit)
 
     # the outline half carries the train digit 0, the generated half 2, each exactly as its single-kind set
     # makes it; nothing else trains, and the test split is the outline set's
@@ -200,12 +209,10 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
     assert sum(mixed["counts"]["train"].values()) == 8 + 24
     assert "outlines (8 triples) and generated regions (24 triples)" in (tmp_path / "mixed" / "CREDITS.md").read_text()
     assert {s: mixed["counts"]["train"][s] - outlines["counts"]["train"][s] for s in SUBSETS} == regions["counts"]["train"]
-    digests = {name: _digest(tmp_path / name) for name in ("mixed", "outlines", "regions")}
+    sets = {name: _TripleBytes(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
     def images(name, split, digit=None):
-        root = tmp_path / name
-        return sorted(tuple(digests[name][str(p.relative_to(root))] for p in (t.composite, t.mask, t.real))
-                      for t in list_triples(root, split) if digit is None or t.composite.name[1] == digit)
+        return sets[name].of(split, digit)
 
     assert images("mixed", "train", "0") == images("outlines", "train")
     assert images("mixed", "train", "2") == images("regions", "train")

@@ -3,7 +3,7 @@
 its test photos at 256 px beside the composite and the boundary fit alone. The model, the losses and the
 readings are the paper's in every recipe; only the settings `tiny` may change from `paper`
 (``TINY_SIZE_FIELDS``) differ. The length and resolution recipes are also scored on the photos they trained
-on (the training split, ``scores_train``): the gap between the two is what the network memorized.
+on (the training split, ``scores_train``): a gap that grows with training is what memorizing looks like.
 
     python tools/tiny_recipe.py --data data/mini-val --out results/tiny-recipe      # about 2 hours on 2 cores
 
