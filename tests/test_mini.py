@@ -219,6 +219,39 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
     assert images("mixed", "test") == images("outlines", "test")
 
 
+def test_extra_photos_widen_only_the_generated_half(tmp_path):
+    """--extra-photos: generated-region triples also crop the photos nobody outlined; the outline half and
+    the test split are byte for byte the set without them, and the extra photos are credited."""
+    from hcl.data.photos import EXTRA_PHOTOS, TRAIN_PHOTOS
+
+    kwargs = dict(train=8, generated_train=100, test=4, seed=2, size=32, progress=False, holdout="chelsea", masks_from="mixed")
+    main(["data", "make-mini", str(tmp_path / "extra"), "--masks", "mixed", "--train", "8", "--generated-train", "100",
+          "--test", "4", "--seed", "2", "--size", "32", "--holdout", "chelsea", "--extra-photos"])
+    plain = make_mini(tmp_path / "plain", **kwargs)
+    extra = json.loads((tmp_path / "extra" / "mini.json").read_text())
+    sets = {name: _TripleBytes(tmp_path / name) for name in ("extra", "plain")}
+    assert sets["extra"].of("train", "0") == sets["plain"].of("train", "0")
+    assert sets["extra"].of("test") == sets["plain"].of("test")
+    assert sets["extra"].of("train", "2") != sets["plain"].of("train", "2")
+    assert extra["counts"] == plain["counts"] and extra["extra_photos"] == list(EXTRA_PHOTOS) and plain["extra_photos"] == []
+    outlined = len(TRAIN_PHOTOS) - 1  # chelsea held out
+    photo_indices = {int(t.composite.name[2:4]) for t in list_triples(tmp_path / "extra", "train") if t.composite.name[1] == "2"}
+    assert max(photo_indices) >= outlined  # real ids carry the photo's index in the pool: extras come after the outlined
+    credits = (tmp_path / "extra" / "CREDITS.md").read_text()
+    assert all(f"- {name}: " in credits for name in EXTRA_PHOTOS) and "- dune: " not in (tmp_path / "plain" / "CREDITS.md").read_text()
+
+
+def test_extra_photos_are_refused_for_an_outline_set(tmp_path, capsys):
+    try:
+        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48", "--extra-photos"])
+    except SystemExit as stop:
+        returned = stop.code
+    assert returned == 1
+    error = capsys.readouterr().err
+    assert "--extra-photos" in error and "--masks generated or mixed" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "set").exists()
+
+
 @pytest.mark.parametrize("args", [["--generated-train", "24"], ["--masks", "mixed", "--generated-train", "0"]])
 def test_generated_train_is_refused_outside_a_mixed_set_or_when_not_positive(tmp_path, capsys, args):
     try:
@@ -243,3 +276,15 @@ def test_a_refused_generated_train_leaves_an_existing_set_alone_even_with_force(
     with pytest.raises(UserInputError, match="--holdout"):
         make_mini(tmp_path / "set", train=8, test=4, seed=0, size=48, progress=False, force=True, holdout="nope")
     assert _digest(tmp_path / "set") == before
+
+
+def test_every_shipped_photo_is_credited_and_loads():
+    from hcl.data.photos import CREDITS, PACKAGED, PHOTO_FOLDER, _load_bundled
+
+    shipped = sorted(p.stem for p in PHOTO_FOLDER.glob("*.jpg"))
+    assert shipped == sorted(PACKAGED)
+    credits_file = (PHOTO_FOLDER / "CREDITS.md").read_text()
+    for name in shipped:
+        assert f"`{name}.jpg`" in credits_file and CREDITS[name]
+        photo = _load_bundled(name)
+        assert photo.pixels.ndim == 3 and photo.pixels.shape[2] == 3 and max(photo.pixels.shape[:2]) == 768

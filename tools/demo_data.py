@@ -9,9 +9,11 @@ validation set's seven training photos, with paired seeds, and scored on the two
 Training sets: ``outlines`` (``make data-val``, 400 triples), ``outlines-800`` (800 outline triples: is it
 only more triples?), ``mixed`` (``--masks mixed``: the 400 outline triples plus 400 on generated regions)
 and ``mixed-1200`` (the 400 outline triples plus 1200 on generated regions, ``--generated-train 1200``: what
-``make data-mixed`` builds from all nine photos for ``make demo-checkpoint``).
+``make data-mixed`` builds from all nine photos for ``make demo-checkpoint``), and ``mixed-1200-extra`` (the same,
+its generated regions also cropped from the 17 packaged photos nobody outlined, ``--extra-photos``: do more
+scenes help?).
 
-    python tools/demo_data.py --out results/demo-data      # about 65 min on 2 cores (sets it lacks are built)
+    python tools/demo_data.py --out results/demo-data      # about 85 min on 2 cores (sets it lacks are built)
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/demo_data.json`` collects the scores.
 """
@@ -35,12 +37,13 @@ TRAINING_SETS = {
     "outlines-800": ("data/mini-val-800", dict(train=800)),
     "mixed": ("data/mini-mixed-val", dict(masks_from="mixed")),
     "mixed-1200": ("data/mini-mixed-1200-val", dict(masks_from="mixed", generated_train=1200)),
+    "mixed-1200-extra": ("data/mini-mixed-1200-extra-val", dict(masks_from="mixed", generated_train=1200, extra=True)),
 }
 EVALUATION_SETS = {
     "outlines": TRAINING_SETS["outlines"],  # its test split: the held-out photos' outlines
     "generated regions": ("data/mini-generated-val", dict(masks_from="generated")),
 }
-SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1), "mixed-1200": (0, 1)}
+SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1), "mixed-1200": (0, 1, 2), "mixed-1200-extra": (0, 1, 2)}
 
 
 def built(folder: str, settings: dict) -> str:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from hcl.data import masks
 from hcl.data.imageio import encode
 from hcl.data.layout import SPLITS, SUBSETS
-from hcl.data.photos import BUNDLED_ANNOTATIONS, Photo, attach_outlines, bundled_photos, folder_photos
+from hcl.data.photos import BUNDLED_ANNOTATIONS, EXTRA_PHOTOS, Photo, attach_outlines, bundled_photos, extra_photos, folder_photos
 from hcl.data.recipes import Reference, ReferencePool, crop_around, recolour, reference_pixels
 from hcl.errors import UserInputError
 from hcl.files import prepare_output
@@ -144,7 +144,7 @@ def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
               photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
               holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated",
-              generated_train: int | None = None) -> dict:
+              generated_train: int | None = None, extra: bool = False) -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
     photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required unless
@@ -158,6 +158,9 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         regions, real ids ``<subset letter>2…``; the test split is object outlines only).
     generated_train: a mixed set's generated-region training triples (default: as many as ``train``);
         they are exactly the train split that ``masks_from="generated", train=generated_train`` makes.
+    extra: generated-region training triples crop the packaged photos nobody outlined
+        (:data:`~hcl.data.photos.EXTRA_PHOTOS`) besides the training photos, so they show more scenes; the
+        outline triples and the test split are unchanged. Only with ``masks_from`` 'generated' or 'mixed'.
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
@@ -176,6 +179,11 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         raise UserInputError(f"--generated-train {generated_train}: only with --masks mixed (got --masks {masks_from})")
     if generated_train is not None and generated_train < 1:
         raise UserInputError(f"--generated-train {generated_train}: use a count of at least 1")
+    if extra and masks_from == "annotated":
+        raise UserInputError("--extra-photos: the extra photos have no outlines; use it with --masks generated or mixed")
+    if extra and photos_dir:
+        raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled photos nobody outlined; put more photos "
+                             "in your folder instead")
     skipped: list[str] = []
     if photos_dir:
         photos = folder_photos(photos_dir, annotations=annotations if masks_from != "generated" else None)
@@ -216,12 +224,15 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     bar = tqdm(total=sum(wanted(split, kind)[s] for split, kind, _ in passes for s in SUBSETS), desc="make-mini",
                unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
-    own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
+    extras = extra_photos() if extra else []
+    pools = {(split, kind): photos[split] + (extras if (split, kind) == ("train", "generated") else [])
+             for split, kind, _ in passes}
+    own_references = {key: _references(pool, key[1]) for key, pool in pools.items()}
     provenance: dict[str, dict] = {}
     dropped = 0
     for split, kind, id_digit in passes:
         split_index = SPLITS.index(split)
-        pool = photos[split]
+        pool = pools[(split, kind)]
         references = ReferencePool(own_references[(split, kind)] + (own_references[("train", kind)] if split == "test" else []))
         reference_index = {(p.name, k): i for i, (p, k) in enumerate((p, k) for p in pool for k in range(len(p.outlines)))}
         for subset_index, subset in enumerate(SUBSETS):
@@ -280,8 +291,10 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         (out / f"IHD_{split}.txt").write_text(
             "".join(f"{s}/composite_images/{n}\n" for s in SUBSETS for n in lists[split][s]))
     mixed_counts = (sum(counts["train"].values()), sum(counts["generated train"].values()))
-    (out / "CREDITS.md").write_text(_credits_text(photos, seed, masks_from, mixed_counts))
+    credited = {"train": photos["train"] + extras, "test": photos["test"]}
+    (out / "CREDITS.md").write_text(_credits_text(credited, seed, masks_from, mixed_counts))
     summary = {"seed": seed, "size": size, "holdout": holdout, "masks": masks_from,
+               "extra_photos": list(EXTRA_PHOTOS) if extra else [],
                "photos": {k: [p.name for p in v] for k, v in photos.items()},
                "objects": {k: sum(len(p.outlines) for p in v) for k, v in photos.items()},
                "photos_without_outlines": sorted(skipped),

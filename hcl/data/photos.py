@@ -51,7 +51,31 @@ CREDITS = {
     "aqua": "Debian `mate-backgrounds` `nature/Aqua.jpg` (a water crown), Charles Barbin 2008; GPL-2+; "
     "resized copy in hcl/assets/photos.",
 }
-PACKAGED = ("garden", "ladybird", "aqua")  # copies shipped in hcl/assets/photos (no package bundles them)
+_MATE = "Debian `mate-backgrounds` 1.26.0 `nature/{file}`, {who}; GPL-2+; resized copy in hcl/assets/photos."
+_PLASMA = "Debian `plasma-workspace-wallpapers` 5.27.5 `{file}`, {who}; LGPL-3; resized copy in hcl/assets/photos."
+# photos without outlines: only generated-region training triples crop them (make-mini --extra-photos)
+EXTRA_CREDITS = {
+    "dune": _MATE.format(file="Dune.jpg", who="Marco Cogoni 2007, Hylke Bons 2008"),
+    "fresh_flower": _MATE.format(file="FreshFlower.jpg", who="Jens Ansorg 2005"),
+    "green_meadow": _MATE.format(file="GreenMeadow.jpg", who="Timothy Schellhase 2005, Lapo Calamandrei 2008"),
+    "rain_drops": _MATE.format(file="RainDrops.jpg", who="blackcombwhistler07 2008"),
+    "two_wings": _MATE.format(file="TwoWings.jpg", who="Charles Barbin, Hylke Bons 2008"),
+    "yellow_flower": _MATE.format(file="YellowFlower.jpg", who="Charles Barbin 2008"),
+    "blinds": _MATE.format(file="Blinds.jpg", who="Lennart Poettering, Andrea Cimitan 2008"),
+    "storm": _MATE.format(file="Storm.jpg", who="Sergey Nazarov 2008"),
+    "wood": _MATE.format(file="Wood.jpg", who="Jean-François Fortin Tam 2008"),
+    "evening_glow": _PLASMA.format(file="EveningGlow", who="Ian Hex"),
+    "fallen_leaf": _PLASMA.format(file="FallenLeaf", who="Martin Klapetek"),
+    "kite": _PLASMA.format(file="Kite", who="Risto Saukonpää"),
+    "one_stands_out": _PLASMA.format(file="OneStandsOut", who="Risto Saukonpää"),
+    "colorful_cups": _PLASMA.format(file="ColorfulCups", who="Dmitri Popov"),
+    "forest_path": _PLASMA.format(file="Path", who="Risto Saukonpää"),
+    "by_the_water": _PLASMA.format(file="BytheWater", who="Maciej Wiklo"),
+    "summer_night": _PLASMA.format(file="summer_1am", who="Risto Saukonpää"),
+}
+CREDITS.update(EXTRA_CREDITS)
+EXTRA_PHOTOS = tuple(EXTRA_CREDITS)
+PACKAGED = ("garden", "ladybird", "aqua") + EXTRA_PHOTOS  # copies shipped in hcl/assets/photos (no package bundles them)
 PHOTO_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "photos"
 BUNDLED_ANNOTATIONS = PHOTO_FOLDER.parent / "bundled_annotations.json"  # our outlines, drawn by tools/annotate_bundled.py
 
@@ -88,6 +112,12 @@ def _load_bundled(name: str) -> Photo:
 def bundled_photos() -> dict[str, list[Photo]]:
     """``{'train': [...], 'test': [...]}`` from scikit-image, scikit-learn, matplotlib and hcl/assets/photos."""
     return {"train": [_load_bundled(n) for n in TRAIN_PHOTOS], "test": [_load_bundled(n) for n in TEST_PHOTOS]}
+
+
+def extra_photos() -> list[Photo]:
+    """The packaged photos nobody outlined (:data:`EXTRA_PHOTOS`): material for generated-region training
+    triples only, never a test photo."""
+    return [_load_bundled(n) for n in EXTRA_PHOTOS]
 
 
 def split_photos(photos: list[Photo], test_share: float = 0.3) -> dict[str, list[Photo]]:
