@@ -233,7 +233,7 @@ def test_extra_photos_widen_only_the_generated_half(tmp_path):
     assert sets["extra"].of("train", "0") == sets["plain"].of("train", "0")
     assert sets["extra"].of("test") == sets["plain"].of("test")
     assert sets["extra"].of("train", "2") != sets["plain"].of("train", "2")
-    assert extra["counts"] == plain["counts"] and extra["extra_photos"] == list(EXTRA_PHOTOS) and plain["extra_photos"] == []
+    assert extra["counts"] == plain["counts"] and extra["extra_photos"] == list(EXTRA_PHOTOS) and "extra_photos" not in plain
     outlined = len(TRAIN_PHOTOS) - 1  # chelsea held out
     photo_indices = {int(t.composite.name[2:4]) for t in list_triples(tmp_path / "extra", "train") if t.composite.name[1] == "2"}
     assert max(photo_indices) >= outlined  # real ids carry the photo's index in the pool: extras come after the outlined
@@ -241,14 +241,30 @@ def test_extra_photos_widen_only_the_generated_half(tmp_path):
     assert all(f"- {name}: " in credits for name in EXTRA_PHOTOS) and "- dune: " not in (tmp_path / "plain" / "CREDITS.md").read_text()
 
 
-def test_extra_photos_are_refused_for_an_outline_set(tmp_path, capsys):
+def test_extra_photos_leave_a_generated_sets_test_split_alone(tmp_path):
+    """With --masks generated the test split's colour sources stay the outlined training photos."""
+    kwargs = dict(train=8, test=8, seed=4, size=32, progress=False, masks_from="generated")
+    make_mini(tmp_path / "extra", extra=True, **kwargs)
+    make_mini(tmp_path / "plain", **kwargs)
+    sets = {name: _TripleBytes(tmp_path / name) for name in ("extra", "plain")}
+    assert sets["extra"].of("test") == sets["plain"].of("test")
+    assert sets["extra"].of("train") != sets["plain"].of("train")
+
+
+@pytest.mark.parametrize("args, message", [([], "--masks generated or mixed"),
+                                           (["--masks", "mixed", "--photos", "PHOTOS"], "put more photos in your folder")])
+def test_extra_photos_are_refused_for_an_outline_set_or_your_own_photos(tmp_path, capsys, args, message):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    args = [str(photos) if a == "PHOTOS" else a for a in args]
     try:
-        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48", "--extra-photos"])
+        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48",
+                         "--extra-photos", *args])
     except SystemExit as stop:
         returned = stop.code
     assert returned == 1
     error = capsys.readouterr().err
-    assert "--extra-photos" in error and "--masks generated or mixed" in error and len(error.strip().splitlines()) == 1
+    assert "--extra-photos" in error and message in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "set").exists()
 
 
@@ -288,3 +304,5 @@ def test_every_shipped_photo_is_credited_and_loads():
         assert f"`{name}.jpg`" in credits_file and CREDITS[name]
         photo = _load_bundled(name)
         assert photo.pixels.ndim == 3 and photo.pixels.shape[2] == 3 and max(photo.pixels.shape[:2]) == 768
+    for licence in ("GPL-2", "GPL-3", "LGPL-3"):  # the texts the shipped photos' licences require to travel with them
+        assert "GNU" in (PHOTO_FOLDER / "licences" / f"{licence}.txt").read_text()

@@ -13,7 +13,7 @@ and ``mixed-1200`` (the 400 outline triples plus 1200 on generated regions, ``--
 its generated regions also cropped from the 17 packaged photos nobody outlined, ``--extra-photos``: do more
 scenes help?).
 
-    python tools/demo_data.py --out results/demo-data      # about 85 min on 2 cores (sets it lacks are built)
+    python tools/demo_data.py --out results/demo-data      # about 95 min on 2 cores (sets it lacks are built)
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/demo_data.json`` collects the scores.
 """

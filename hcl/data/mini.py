@@ -170,6 +170,11 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         raise UserInputError(f"--masks {masks_from!r}: choose from {list(MASK_SOURCES)}")
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
+    if extra and masks_from == "annotated":
+        raise UserInputError("--extra-photos: the extra photos have no outlines; use it with --masks generated or mixed")
+    if extra and photos_dir:
+        raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled photos nobody outlined; put more photos "
+                             "in your folder instead")
     if photos_dir and masks_from != "generated" and annotations is None:
         raise UserInputError(f"{photos_dir}: your own photos need --annotations FILE.json (COCO-format outlines of "
                              "their objects), or --masks generated for generated regions")
@@ -179,11 +184,6 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         raise UserInputError(f"--generated-train {generated_train}: only with --masks mixed (got --masks {masks_from})")
     if generated_train is not None and generated_train < 1:
         raise UserInputError(f"--generated-train {generated_train}: use a count of at least 1")
-    if extra and masks_from == "annotated":
-        raise UserInputError("--extra-photos: the extra photos have no outlines; use it with --masks generated or mixed")
-    if extra and photos_dir:
-        raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled photos nobody outlined; put more photos "
-                             "in your folder instead")
     skipped: list[str] = []
     if photos_dir:
         photos = folder_photos(photos_dir, annotations=annotations if masks_from != "generated" else None)
@@ -205,6 +205,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                                  f"at least one to train on; choose from {names}")
         photos = {"train": [p for p in photos["train"] if p.name not in held],
                   "test": [p for p in photos["train"] if p.name in held]}
+    extras = extra_photos() if extra else []  # loaded before --force may replace anything
     prepare_output(out, force, marker="mini.json")  # after every check of the arguments: --force replaces only then
     counts = {"train": split_counts(train), "test": split_counts(test),
               "generated train": split_counts(train if generated_train is None else generated_train)}
@@ -224,16 +225,16 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     bar = tqdm(total=sum(wanted(split, kind)[s] for split, kind, _ in passes for s in SUBSETS), desc="make-mini",
                unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
-    extras = extra_photos() if extra else []
     pools = {(split, kind): photos[split] + (extras if (split, kind) == ("train", "generated") else [])
              for split, kind, _ in passes}
     own_references = {key: _references(pool, key[1]) for key, pool in pools.items()}
+    outlined_train_references = {kind: _references(photos["train"], kind) for _, kind, _ in passes}  # never the extras
     provenance: dict[str, dict] = {}
     dropped = 0
     for split, kind, id_digit in passes:
         split_index = SPLITS.index(split)
         pool = pools[(split, kind)]
-        references = ReferencePool(own_references[(split, kind)] + (own_references[("train", kind)] if split == "test" else []))
+        references = ReferencePool(own_references[(split, kind)] + (outlined_train_references[kind] if split == "test" else []))
         reference_index = {(p.name, k): i for i, (p, k) in enumerate((p, k) for p in pool for k in range(len(p.outlines)))}
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
@@ -294,7 +295,6 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     credited = {"train": photos["train"] + extras, "test": photos["test"]}
     (out / "CREDITS.md").write_text(_credits_text(credited, seed, masks_from, mixed_counts))
     summary = {"seed": seed, "size": size, "holdout": holdout, "masks": masks_from,
-               "extra_photos": list(EXTRA_PHOTOS) if extra else [],
                "photos": {k: [p.name for p in v] for k, v in photos.items()},
                "objects": {k: sum(len(p.outlines) for p in v) for k, v in photos.items()},
                "photos_without_outlines": sorted(skipped),
@@ -302,5 +302,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                "dropped_by_filter": dropped,
                "provenance": dict(sorted(provenance.items())),
                "counts": {split: {s: len(lists[split][s]) for s in SUBSETS} for split in SPLITS}}
+    if extra:  # only then: a set made without the flag keeps its mini.json byte for byte
+        summary["extra_photos"] = list(EXTRA_PHOTOS)
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -52,7 +52,7 @@ CREDITS = {
     "resized copy in hcl/assets/photos.",
 }
 _MATE = "Debian `mate-backgrounds` 1.26.0 `nature/{file}`, {who}; GPL-2+; resized copy in hcl/assets/photos."
-_PLASMA = "Debian `plasma-workspace-wallpapers` 5.27.5 `{file}`, {who}; LGPL-3; resized copy in hcl/assets/photos."
+_PLASMA = "Debian `plasma-workspace-wallpapers` 4:5.27.5 `{file}`, {who}; LGPL-3; resized copy in hcl/assets/photos."
 # photos without outlines: only generated-region training triples crop them (make-mini --extra-photos)
 EXTRA_CREDITS = {
     "dune": _MATE.format(file="Dune.jpg", who="Marco Cogoni 2007, Hylke Bons 2008"),
