@@ -89,7 +89,7 @@ table-vii: setup data-val  ## Table VII's K rows into the committed ablation, tw
 tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 steps per recipe (about 2 hours on 2 cores)
 	$(PY) tools/tiny_recipe.py --data $(VAL) --out results/tiny-recipe
 
-demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos (about 95 minutes)
+demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, longer (about 2.5 hours)
 	$(PY) tools/demo_data.py --out results/demo-data
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
