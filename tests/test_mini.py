@@ -173,6 +173,16 @@ class _TripleBytes:
                       for t in list_triples(self.root, split) if digit is None or t.composite.name[1] == digit)
 
 
+def _refused(argv, capsys) -> str:
+    """Run the CLI on arguments it must refuse: exit code 1; returns what it wrote to stderr."""
+    try:
+        returned = main(argv)
+    except SystemExit as stop:
+        returned = stop.code
+    assert returned == 1
+    return capsys.readouterr().err
+
+
 def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp_path):
     kwargs = dict(train=8, test=4, seed=3, size=48, progress=False, holdout="chelsea")
     main(["data", "make-mini", str(tmp_path / "mixed"), "--masks", "mixed", "--train", "8", "--test", "4", "--seed", "3",
@@ -185,15 +195,12 @@ def test_a_mixed_set_trains_on_both_kinds_of_mask_and_tests_on_outlines_only(tmp
     assert mixed["counts"]["test"] == outlines["counts"]["test"]
     sets = {name: _TripleBytes(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
-    def images(name, split, digit=None):
-        return sets[name].of(split, digit)
-
     # the outline half carries the train digit 0, the generated half 2, each exactly as its single-kind set
     # makes it; nothing else trains, and the test split is the outline set's
-    assert images("mixed", "train", "0") == images("outlines", "train")
-    assert images("mixed", "train", "2") == images("regions", "train")
-    assert len(images("mixed", "train")) == len(images("outlines", "train")) + len(images("regions", "train"))
-    assert images("mixed", "test") == images("outlines", "test")
+    assert sets["mixed"].of("train", "0") == sets["outlines"].of("train")
+    assert sets["mixed"].of("train", "2") == sets["regions"].of("train")
+    assert len(sets["mixed"].of("train")) == len(sets["outlines"].of("train")) + len(sets["regions"].of("train"))
+    assert sets["mixed"].of("test") == sets["outlines"].of("test")
     assert all(key.startswith(("annotated: ", "generated: ")) for key in mixed["how_made"]["train"])
 
 
@@ -211,12 +218,9 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
     assert {s: mixed["counts"]["train"][s] - outlines["counts"]["train"][s] for s in SUBSETS} == regions["counts"]["train"]
     sets = {name: _TripleBytes(tmp_path / name) for name in ("mixed", "outlines", "regions")}
 
-    def images(name, split, digit=None):
-        return sets[name].of(split, digit)
-
-    assert images("mixed", "train", "0") == images("outlines", "train")
-    assert images("mixed", "train", "2") == images("regions", "train")
-    assert images("mixed", "test") == images("outlines", "test")
+    assert sets["mixed"].of("train", "0") == sets["outlines"].of("train")
+    assert sets["mixed"].of("train", "2") == sets["regions"].of("train")
+    assert sets["mixed"].of("test") == sets["outlines"].of("test")
 
 
 def test_extra_photos_widen_only_the_generated_half(tmp_path):
@@ -257,25 +261,15 @@ def test_extra_photos_are_refused_for_an_outline_set_or_your_own_photos(tmp_path
     photos = tmp_path / "photos"
     photos.mkdir()
     args = [str(photos) if a == "PHOTOS" else a for a in args]
-    try:
-        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48",
-                         "--extra-photos", *args])
-    except SystemExit as stop:
-        returned = stop.code
-    assert returned == 1
-    error = capsys.readouterr().err
+    error = _refused(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48",
+                      "--extra-photos", *args], capsys)
     assert "--extra-photos" in error and message in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "set").exists()
 
 
 @pytest.mark.parametrize("args", [["--generated-train", "24"], ["--masks", "mixed", "--generated-train", "0"]])
 def test_generated_train_is_refused_outside_a_mixed_set_or_when_not_positive(tmp_path, capsys, args):
-    try:
-        returned = main(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48", *args])
-    except SystemExit as stop:
-        returned = stop.code
-    assert returned == 1
-    error = capsys.readouterr().err
+    error = _refused(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48", *args], capsys)
     assert "--generated-train" in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "set" / "mini.json").exists()
 

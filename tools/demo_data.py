@@ -7,7 +7,7 @@ validation set's seven training photos, with paired seeds, and scored on the two
   rough mask of a user's does, and the fit alone undoes most of the change).
 
 Training sets: ``outlines`` (``make data-val``, 400 triples), ``outlines-800`` (800 outline triples: is it
-only more triples?), ``mixed`` (``--masks mixed``: the 400 outline triples plus 400 on generated regions)
+only more triples?), ``mixed`` (``--masks mixed``: the 400 outline triples plus 400 on generated regions),
 ``mixed-1200`` (the 400 outline triples plus 1200 on generated regions, ``--generated-train 1200``: what
 ``make data-mixed`` builds from all nine photos for ``make demo-checkpoint``), and ``mixed-1200-extra`` (the same,
 its generated regions also cropped from the 17 packaged photos nobody outlined, ``--extra-photos``: do more

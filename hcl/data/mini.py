@@ -225,16 +225,16 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     bar = tqdm(total=sum(wanted(split, kind)[s] for split, kind, _ in passes for s in SUBSETS), desc="make-mini",
                unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
-    pools = {(split, kind): photos[split] + (extras if (split, kind) == ("train", "generated") else [])
-             for split, kind, _ in passes}
-    own_references = {key: _references(pool, key[1]) for key, pool in pools.items()}
-    outlined_train_references = {kind: _references(photos["train"], kind) for _, kind, _ in passes}  # never the extras
+    own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
+    extended = ("train", "generated")  # the one pass the extra photos join, as crops and as colour sources
     provenance: dict[str, dict] = {}
     dropped = 0
     for split, kind, id_digit in passes:
         split_index = SPLITS.index(split)
-        pool = pools[(split, kind)]
-        references = ReferencePool(own_references[(split, kind)] + (outlined_train_references[kind] if split == "test" else []))
+        joining = extras if (split, kind) == extended else []
+        pool = photos[split] + joining
+        references = ReferencePool(own_references[(split, kind)] + _references(joining, kind)
+                                   + (own_references[("train", kind)] if split == "test" else []))
         reference_index = {(p.name, k): i for i, (p, k) in enumerate((p, k) for p in pool for k in range(len(p.outlines)))}
         for subset_index, subset in enumerate(SUBSETS):
             rng = np.random.default_rng([seed, split_index, subset_index])
