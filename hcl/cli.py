@@ -26,7 +26,7 @@ def _data_make_mini(args) -> int:
     summary = make_mini(args.out, train=args.train, test=args.test, seed=args.seed, size=args.size,
                         photos_dir=args.photos, force=args.force, holdout=args.holdout,
                         annotations=args.annotations, masks_from=args.masks, generated_train=args.generated_train,
-                        extra=args.extra_photos)
+                        extra=args.extra_photos, extra_outlines=args.extra_outlines)
     train, test = summary["counts"]["train"], summary["counts"]["test"]
     per_subset = ", ".join(f"{s} {train[s]}/{test[s]}" for s in train)
     print(f"mini-iHarmony4 written to {args.out}: {sum(train.values())} train, {sum(test.values())} test "
@@ -216,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     mini.add_argument("--extra-photos", action="store_true",
                       help="with --masks generated or mixed: generated-region training triples also crop the 17 "
                       "packaged photos nobody outlined (hcl/assets/photos); outline triples and the test split unchanged")
+    mini.add_argument("--extra-outlines", action="store_true",
+                      help="with --masks annotated or mixed: object-outline training triples also crop the ten packaged "
+                      "photos whose objects we outlined besides the nine (hcl/assets/extra_annotations.json); "
+                      "generated-region triples and the test split unchanged")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
     mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
                       help="a validation set: these training photos become the test split and leave training")

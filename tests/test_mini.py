@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hcl.cli import main
 from hcl.data import IHarmony4, SUBSETS, list_triples
 from hcl.data.imageio import read_mask
 from hcl.data.mini import make_mini
+from hcl.data.recipes import crop_around
 from hcl.data.photos import TEST_PHOTOS, TRAIN_PHOTOS
 
 
@@ -223,26 +225,35 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
     assert sets["mixed"].of("test") == sets["outlines"].of("test")
 
 
+def _widened(tmp_path, flag, train, generated_train):
+    """A mixed validation set made by the CLI with ``flag`` and the same set without it: (with, without) as
+    (mini.json, triple digests, CREDITS.md), and the digit of the half the flag must change."""
+    kwargs = dict(train=train, generated_train=generated_train, test=4, seed=2, size=32, progress=False,
+                  holdout="chelsea", masks_from="mixed")
+    main(["data", "make-mini", str(tmp_path / "with"), "--masks", "mixed", "--train", str(train), "--generated-train",
+          str(generated_train), "--test", "4", "--seed", "2", "--size", "32", "--holdout", "chelsea", flag])
+    make_mini(tmp_path / "without", **kwargs)
+    return [(json.loads((tmp_path / name / "mini.json").read_text()), _TripleBytes(tmp_path / name),
+             (tmp_path / name / "CREDITS.md").read_text()) for name in ("with", "without")]
+
+
+def _pool_indices(triples: _TripleBytes, digit: str) -> set[int]:
+    """The photo indices in the pool that a half's real ids carry (``c<digit><photo index:02d>…``)."""
+    return {int(t.composite.name[2:4]) for t in list_triples(triples.root, "train") if t.composite.name[1] == digit}
+
+
 def test_extra_photos_widen_only_the_generated_half(tmp_path):
     """--extra-photos: generated-region triples also crop the photos nobody outlined; the outline half and
     the test split are byte for byte the set without them, and the extra photos are credited."""
     from hcl.data.photos import EXTRA_PHOTOS, TRAIN_PHOTOS
 
-    kwargs = dict(train=8, generated_train=100, test=4, seed=2, size=32, progress=False, holdout="chelsea", masks_from="mixed")
-    main(["data", "make-mini", str(tmp_path / "extra"), "--masks", "mixed", "--train", "8", "--generated-train", "100",
-          "--test", "4", "--seed", "2", "--size", "32", "--holdout", "chelsea", "--extra-photos"])
-    plain = make_mini(tmp_path / "plain", **kwargs)
-    extra = json.loads((tmp_path / "extra" / "mini.json").read_text())
-    sets = {name: _TripleBytes(tmp_path / name) for name in ("extra", "plain")}
-    assert sets["extra"].of("train", "0") == sets["plain"].of("train", "0")
-    assert sets["extra"].of("test") == sets["plain"].of("test")
-    assert sets["extra"].of("train", "2") != sets["plain"].of("train", "2")
+    (extra, sets, credits), (plain, plain_sets, plain_credits) = _widened(tmp_path, "--extra-photos", 8, 100)
+    assert sets.of("train", "0") == plain_sets.of("train", "0")
+    assert sets.of("test") == plain_sets.of("test")
+    assert sets.of("train", "2") != plain_sets.of("train", "2")
     assert extra["counts"] == plain["counts"] and extra["extra_photos"] == list(EXTRA_PHOTOS) and "extra_photos" not in plain
-    outlined = len(TRAIN_PHOTOS) - 1  # chelsea held out
-    photo_indices = {int(t.composite.name[2:4]) for t in list_triples(tmp_path / "extra", "train") if t.composite.name[1] == "2"}
-    assert max(photo_indices) >= outlined  # real ids carry the photo's index in the pool: extras come after the outlined
-    credits = (tmp_path / "extra" / "CREDITS.md").read_text()
-    assert all(f"- {name}: " in credits for name in EXTRA_PHOTOS) and "- dune: " not in (tmp_path / "plain" / "CREDITS.md").read_text()
+    assert max(_pool_indices(sets, "2")) >= len(TRAIN_PHOTOS) - 1  # chelsea held out: extras come after the outlined
+    assert all(f"- {name}: " in credits for name in EXTRA_PHOTOS) and "- dune: " not in plain_credits
 
 
 def test_extra_photos_leave_a_generated_sets_test_split_alone(tmp_path):
@@ -255,16 +266,55 @@ def test_extra_photos_leave_a_generated_sets_test_split_alone(tmp_path):
     assert sets["extra"].of("train") != sets["plain"].of("train")
 
 
-@pytest.mark.parametrize("args, message", [([], "--masks generated or mixed"),
-                                           (["--masks", "mixed", "--photos", "PHOTOS"], "put more photos in your folder")])
-def test_extra_photos_are_refused_for_an_outline_set_or_your_own_photos(tmp_path, capsys, args, message):
+@pytest.mark.parametrize("flag, args, message", [
+    ("--extra-photos", [], "--masks generated or mixed"),
+    ("--extra-photos", ["--masks", "mixed", "--photos", "PHOTOS"], "put more photos in your folder"),
+    ("--extra-outlines", ["--masks", "generated"], "--masks annotated or mixed"),
+    ("--extra-outlines", ["--photos", "PHOTOS"], "put more photos")])
+def test_the_extra_photo_flags_are_refused_where_they_add_nothing(tmp_path, capsys, flag, args, message):
+    """--extra-photos for an outline-only set, --extra-outlines for a generated one, either with your own photos."""
     photos = tmp_path / "photos"
     photos.mkdir()
     args = [str(photos) if a == "PHOTOS" else a for a in args]
     error = _refused(["data", "make-mini", str(tmp_path / "set"), "--train", "8", "--test", "4", "--size", "48",
-                      "--extra-photos", *args], capsys)
-    assert "--extra-photos" in error and message in error and len(error.strip().splitlines()) == 1
+                      flag, *args], capsys)
+    assert flag in error and message in error and len(error.strip().splitlines()) == 1
     assert not (tmp_path / "set").exists()
+
+
+def test_extra_outlines_widen_only_the_outline_half(tmp_path):
+    """--extra-outlines: outline triples also crop the extra photos we outlined; the generated half and the
+    test split are byte for byte the set without them, and the photos it adds are credited."""
+    from hcl.data.photos import TRAIN_PHOTOS, extra_outlined_photos
+
+    (extra, sets, credits), (plain, plain_sets, plain_credits) = _widened(tmp_path, "--extra-outlines", 60, 8)
+    assert sets.of("train", "2") == plain_sets.of("train", "2")
+    assert sets.of("test") == plain_sets.of("test")
+    assert sets.of("train", "0") != plain_sets.of("train", "0")
+    added = [p.name for p in extra_outlined_photos()]
+    assert extra["counts"] == plain["counts"] and extra["extra_outlined_photos"] == added
+    assert "extra_outlined_photos" not in plain and "extra_photos" not in extra
+    trained_on = {entry["photo"] for key, entry in extra["provenance"].items() if key.split("/masks/")[1][1] == "0"}
+    assert trained_on & set(added) and "chelsea" not in trained_on
+    assert max(_pool_indices(sets, "0")) >= len(TRAIN_PHOTOS) - 1  # chelsea held out: extras come after the nine
+    assert all(f"- {name}: " in credits for name in added) and "- kite: " not in plain_credits
+
+
+def test_the_extra_outlines_are_objects_of_the_extra_photos_that_a_crop_can_frame():
+    from hcl.data import masks
+    from hcl.data.coco import read_coco
+    from hcl.data.photos import EXTRA_ANNOTATIONS, EXTRA_PHOTOS, extra_outlined_photos
+
+    photos = extra_outlined_photos()
+    assert {Path(i.file_name).stem for i in read_coco(EXTRA_ANNOTATIONS).images.values()} == {p.name for p in photos}
+    assert {p.name for p in photos} <= set(EXTRA_PHOTOS) and len(photos) == 10
+    for photo in photos:
+        for outline in photo.outlines:
+            assert outline.mask.shape == photo.pixels.shape[:2] and outline.category
+            assert 0.002 < outline.mask.mean() < 0.7, (photo.name, outline.category)
+            framed = crop_around(photo.pixels, [o.mask for o in photo.outlines], photo.outlines.index(outline),
+                                 np.random.default_rng(0), 64, (masks.MIN_COVERAGE, masks.MAX_COVERAGE))
+            assert framed is not None, (photo.name, outline.category)
 
 
 @pytest.mark.parametrize("args", [["--generated-train", "24"], ["--masks", "mixed", "--generated-train", "0"]])

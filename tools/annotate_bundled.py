@@ -82,9 +82,11 @@ def overlay(pixels: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--overlays", type=Path, help="write outline overlays here for checking by eye")
+    parser.add_argument("--rough", type=Path, default=ROOT / "tools" / "rough_outlines.json",
+                        help="the rough outlines (tools/rough_outlines_extra.json: the extra photos')")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl" / "assets" / "bundled_annotations.json")
     args = parser.parse_args()
-    rough = json.loads((ROOT / "tools" / "rough_outlines.json").read_text())
+    rough = json.loads(args.rough.read_text())
     images, annotations, categories = [], [], []
     for name, objects in rough["photos"].items():
         pixels = _load_bundled(name).pixels

@@ -28,7 +28,8 @@ from tqdm.auto import tqdm
 from hcl.data import masks
 from hcl.data.imageio import encode
 from hcl.data.layout import SPLITS, SUBSETS
-from hcl.data.photos import BUNDLED_ANNOTATIONS, EXTRA_PHOTOS, Photo, attach_outlines, bundled_photos, extra_photos, folder_photos
+from hcl.data.photos import (BUNDLED_ANNOTATIONS, EXTRA_PHOTOS, Photo, attach_outlines, bundled_photos, extra_outlined_photos,
+                             extra_photos, folder_photos)
 from hcl.data.recipes import Reference, ReferencePool, crop_around, recolour, reference_pixels
 from hcl.errors import UserInputError
 from hcl.files import prepare_output
@@ -144,7 +145,7 @@ def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
               photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
               holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated",
-              generated_train: int | None = None, extra: bool = False) -> dict:
+              generated_train: int | None = None, extra: bool = False, extra_outlines: bool = False) -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
     photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required unless
@@ -161,6 +162,10 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     extra: generated-region training triples crop the packaged photos nobody outlined
         (:data:`~hcl.data.photos.EXTRA_PHOTOS`) besides the training photos, so they show more scenes; the
         outline triples and the test split are unchanged. Only with ``masks_from`` 'generated' or 'mixed'.
+    extra_outlines: object-outline training triples also crop the ten extra photos whose objects we outlined
+        (:data:`~hcl.data.photos.EXTRA_ANNOTATIONS`: boats, leaves, cups, a kite, a path, water, land), so
+        they show more objects; the generated-region triples and the test split are unchanged. Only with
+        ``masks_from`` 'annotated' or 'mixed'.
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
@@ -175,6 +180,11 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     if extra and photos_dir:
         raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled photos nobody outlined; put more photos "
                              "in your folder instead")
+    if extra_outlines and masks_from == "generated":
+        raise UserInputError("--extra-outlines adds object-outline triples; use it with --masks annotated or mixed")
+    if extra_outlines and photos_dir:
+        raise UserInputError(f"{photos_dir}: --extra-outlines adds the bundled photos we outlined; put more photos "
+                             "and their outlines in your folder and --annotations file instead")
     if photos_dir and masks_from != "generated" and annotations is None:
         raise UserInputError(f"{photos_dir}: your own photos need --annotations FILE.json (COCO-format outlines of "
                              "their objects), or --masks generated for generated regions")
@@ -205,7 +215,9 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                                  f"at least one to train on; choose from {names}")
         photos = {"train": [p for p in photos["train"] if p.name not in held],
                   "test": [p for p in photos["train"] if p.name in held]}
-    extras = extra_photos() if extra else []  # loaded before --force may replace anything
+    # loaded before --force may replace anything; each joins one training pass, as crops and as colour sources
+    joins = {("train", "generated"): extra_photos() if extra else [],
+             ("train", "annotated"): extra_outlined_photos() if extra_outlines else []}
     prepare_output(out, force, marker="mini.json")  # after every check of the arguments: --force replaces only then
     counts = {"train": split_counts(train), "test": split_counts(test),
               "generated train": split_counts(train if generated_train is None else generated_train)}
@@ -226,12 +238,11 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                unit="triple", disable=not progress)
     # test composites may take colour from training objects (statistics only); training never sees test photos
     own_references = {(split, kind): _references(photos[split], kind) for split, kind, _ in passes}
-    extended = ("train", "generated")  # the one pass the extra photos join, as crops and as colour sources
     provenance: dict[str, dict] = {}
     dropped = 0
     for split, kind, id_digit in passes:
         split_index = SPLITS.index(split)
-        joining = extras if (split, kind) == extended else []
+        joining = joins.get((split, kind), [])
         pool = photos[split] + joining
         references = ReferencePool(own_references[(split, kind)] + _references(joining, kind)
                                    + (own_references[("train", kind)] if split == "test" else []))
@@ -292,7 +303,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         (out / f"IHD_{split}.txt").write_text(
             "".join(f"{s}/composite_images/{n}\n" for s in SUBSETS for n in lists[split][s]))
     mixed_counts = (sum(counts["train"].values()), sum(counts["generated train"].values()))
-    credited = {"train": photos["train"] + extras, "test": photos["test"]}
+    joined = {p.name: p for pool in joins.values() for p in pool}  # a photo both flags add is credited once
+    credited = {"train": photos["train"] + list(joined.values()), "test": photos["test"]}
     (out / "CREDITS.md").write_text(_credits_text(credited, seed, masks_from, mixed_counts))
     summary = {"seed": seed, "size": size, "holdout": holdout, "masks": masks_from,
                "photos": {k: [p.name for p in v] for k, v in photos.items()},
@@ -304,5 +316,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                "counts": {split: {s: len(lists[split][s]) for s in SUBSETS} for split in SPLITS}}
     if extra:  # only then: a set made without the flag keeps its mini.json byte for byte
         summary["extra_photos"] = list(EXTRA_PHOTOS)
+    if extra_outlines:
+        summary["extra_outlined_photos"] = [p.name for p in joins[("train", "annotated")]]
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -78,6 +78,8 @@ EXTRA_PHOTOS = tuple(EXTRA_CREDITS)
 PACKAGED = ("garden", "ladybird", "aqua") + EXTRA_PHOTOS  # copies shipped in hcl/assets/photos (no package bundles them)
 PHOTO_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "photos"
 BUNDLED_ANNOTATIONS = PHOTO_FOLDER.parent / "bundled_annotations.json"  # our outlines, drawn by tools/annotate_bundled.py
+# outlines of objects in ten of the extra photos (tools/rough_outlines_extra.json): make-mini --extra-outlines only
+EXTRA_ANNOTATIONS = PHOTO_FOLDER.parent / "extra_annotations.json"
 
 TRAIN_PHOTOS = ("astronaut", "chelsea", "china", "flower", "motorcycle_left", "motorcycle_right", "garden", "ladybird", "aqua")
 TEST_PHOTOS = ("coffee", "rocket", "grace_hopper")
@@ -118,6 +120,14 @@ def extra_photos() -> list[Photo]:
     """The packaged photos nobody outlined (:data:`EXTRA_PHOTOS`): material for generated-region training
     triples only, never a test photo."""
     return [_load_bundled(n) for n in EXTRA_PHOTOS]
+
+
+def extra_outlined_photos() -> list[Photo]:
+    """The extra photos in which we outlined objects (:data:`EXTRA_ANNOTATIONS`), with their outlines:
+    material for object-outline training triples only (make-mini --extra-outlines), never a test photo."""
+    pool = {"extra": extra_photos()}
+    attach_outlines(pool, EXTRA_ANNOTATIONS)
+    return [p for p in pool["extra"] if p.outlines]
 
 
 def split_photos(photos: list[Photo], test_share: float = 0.3) -> dict[str, list[Photo]]:
