@@ -5,7 +5,7 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 DATA ?= data/mini-iharmony4
 VAL ?= data/mini-val
-MIXED ?= data/mini-mixed-1200
+MIXED ?= data/mini-mixed-1200-outlined
 PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONUNBUFFERED := 1
@@ -38,10 +38,10 @@ data-val: setup $(VAL)/mini.json  ## a photo-disjoint validation set: the traini
 $(VAL)/mini.json:
 	$(PY) -m hcl data make-mini $(VAL) --holdout china,ladybird
 
-data-mixed: setup $(MIXED)/mini.json  ## the demo's training set: the mini set's outline triples plus 1200 on generated regions
+data-mixed: setup $(MIXED)/mini.json  ## the demo's training set: 400 outline triples (ten more photos too) plus 1200 on generated regions
 
 $(MIXED)/mini.json:
-	$(PY) -m hcl data make-mini $(MIXED) --masks mixed --generated-train 1200
+	$(PY) -m hcl data make-mini $(MIXED) --masks mixed --generated-train 1200 --extra-outlines
 
 tutorial: setup data  ## execute every notebook at its default parameters into build/tutorial/; figures go to figures/
 	mkdir -p build/tutorial figures
@@ -89,7 +89,7 @@ table-vii: setup data-val  ## Table VII's K rows into the committed ablation, tw
 tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 steps per recipe (about 2 hours on 2 cores)
 	$(PY) tools/tiny_recipe.py --data $(VAL) --out results/tiny-recipe
 
-demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, longer (about 2.5 hours)
+demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, more objects, longer (about 3.5 hours)
 	$(PY) tools/demo_data.py --out results/demo-data
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones

@@ -9,12 +9,14 @@ validation set's seven training photos, with paired seeds, and scored on the two
 Training sets: ``outlines`` (``make data-val``, 400 triples), ``outlines-800`` (800 outline triples: is it
 only more triples?), ``mixed`` (``--masks mixed``: the 400 outline triples plus 400 on generated regions),
 ``mixed-1200`` (the 400 outline triples plus 1200 on generated regions, ``--generated-train 1200``: what
-``make data-mixed`` builds from all nine photos for ``make demo-checkpoint``), and ``mixed-1200-extra`` (the same,
+the demo was trained on before), ``mixed-1200-extra`` (the same,
 its generated regions also cropped from the 17 packaged photos nobody outlined, ``--extra-photos``: do more
-scenes help?). The last two are also trained twice as long (600 steps, ``LONGER``): does the demo, with more
-scenes or without, simply need more steps?
+scenes help?), and ``mixed-1200-outlined`` (its outline triples also cropped from ten packaged photos whose
+objects we outlined, ``--extra-outlines``: do more objects help? what ``make data-mixed`` now builds from all
+nine photos). ``mixed-1200`` and ``mixed-1200-extra`` are also trained twice as long (600 steps, ``LONGER``):
+does the demo, with more scenes or without, simply need more steps?
 
-    python tools/demo_data.py --out results/demo-data      # about 2.5 hours on 2 cores (sets it lacks are built)
+    python tools/demo_data.py --out results/demo-data      # about 3.5 hours on 2 cores (sets it lacks are built)
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/demo_data.json`` collects the scores.
 """
@@ -39,6 +41,8 @@ TRAINING_SETS = {
     "mixed": ("data/mini-mixed-val", dict(masks_from="mixed")),
     "mixed-1200": ("data/mini-mixed-1200-val", dict(masks_from="mixed", generated_train=1200)),
     "mixed-1200-extra": ("data/mini-mixed-1200-extra-val", dict(masks_from="mixed", generated_train=1200, extra=True)),
+    "mixed-1200-outlined": ("data/mini-mixed-1200-outlined-val",
+                            dict(masks_from="mixed", generated_train=1200, extra_outlines=True)),
 }
 # the same sets trained twice as long (a row name → its set and the settings that differ from `demo`)
 LONGER = {"mixed-1200-600": ("mixed-1200", dict(steps=600)), "mixed-1200-extra-600": ("mixed-1200-extra", dict(steps=600))}
@@ -46,7 +50,8 @@ EVALUATION_SETS = {
     "outlines": TRAINING_SETS["outlines"],  # its test split: the held-out photos' outlines
     "generated regions": ("data/mini-generated-val", dict(masks_from="generated")),
 }
-SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1), "mixed-1200": (0, 1, 2), "mixed-1200-extra": (0, 1, 2),
+SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1), "mixed-1200": (0, 1, 2, 3, 4), "mixed-1200-extra": (0, 1, 2),
+         "mixed-1200-outlined": (0, 1, 2, 3, 4),
          "mixed-1200-600": (0, 1), "mixed-1200-extra-600": (0, 1)}
 
 
