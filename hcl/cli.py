@@ -209,13 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="annotated: object outlines (default); generated: regions grown from superpixels, blobs and "
                       "depth, which cut through surfaces (never our test split); mixed: a training set, --train "
                       "triples on outlines plus --generated-train on generated regions, the test split outlines only (the "
-                      "shipped demo's training set, with --generated-train 1200)")
+                      "shipped demo's training set, with --generated-train 1200 --extra-outlines)")
     mini.add_argument("--generated-train", type=_positive_int, metavar="N",
                       help="with --masks mixed: training triples on generated regions (default: as many as --train); "
                       "the same triples --masks generated --train N makes")
     mini.add_argument("--extra-photos", action="store_true",
                       help="with --masks generated or mixed: generated-region training triples also crop the 17 "
-                      "packaged photos nobody outlined (hcl/assets/photos); outline triples and the test split unchanged")
+                      "packaged extra photos (hcl/assets/photos, none outlined for the mini set); outline triples and "
+                      "the test split unchanged")
     mini.add_argument("--extra-outlines", action="store_true",
                       help="with --masks annotated or mixed: object-outline training triples also crop the ten packaged "
                       "photos whose objects we outlined besides the nine (hcl/assets/extra_annotations.json); "

@@ -292,8 +292,8 @@ PRESETS: dict[str, RunConfig] = {
                            batch_size=4, colour_jitter=0.5, workers=1, val_every=100, val_images=32, save_every=100,
                            preset="tiny", out="runs/tiny"),
 }
-# the shipped checkpoint is this preset trained on `make data-mixed` (400 object outlines, 1200 generated regions;
-# chosen on validation with paired seeds: tools/demo_data.py, results/demo-data)
+# the shipped checkpoint is this preset trained on `make data-mixed` (400 object outlines of 19 photos, 1200
+# generated regions; chosen on validation with paired seeds: tools/demo_data.py, results/demo-data)
 PRESETS["demo"] = PRESETS["tiny"].replace(**DEMO_SWITCHES, preset="demo", out="runs/demo")
 
 

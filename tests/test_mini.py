@@ -226,8 +226,8 @@ def test_a_mixed_sets_generated_share_is_its_own_count(tmp_path):
 
 
 def _widened(tmp_path, flag, train, generated_train):
-    """A mixed validation set made by the CLI with ``flag`` and the same set without it: (with, without) as
-    (mini.json, triple digests, CREDITS.md), and the digit of the half the flag must change."""
+    """A mixed validation set made by the CLI with ``flag`` and the same set without it: (with, without), each
+    as (mini.json, triple digests, CREDITS.md)."""
     kwargs = dict(train=train, generated_train=generated_train, test=4, seed=2, size=32, progress=False,
                   holdout="chelsea", masks_from="mixed")
     main(["data", "make-mini", str(tmp_path / "with"), "--masks", "mixed", "--train", str(train), "--generated-train",
@@ -293,11 +293,28 @@ def test_extra_outlines_widen_only_the_outline_half(tmp_path):
     assert sets.of("train", "0") != plain_sets.of("train", "0")
     added = [p.name for p in extra_outlined_photos()]
     assert extra["counts"] == plain["counts"] and extra["extra_outlined_photos"] == added
+    assert extra["extra_outlined_objects"] == sum(len(p.outlines) for p in extra_outlined_photos()) == 18
     assert "extra_outlined_photos" not in plain and "extra_photos" not in extra
     trained_on = {entry["photo"] for key, entry in extra["provenance"].items() if key.split("/masks/")[1][1] == "0"}
     assert trained_on & set(added) and "chelsea" not in trained_on
     assert max(_pool_indices(sets, "0")) >= len(TRAIN_PHOTOS) - 1  # chelsea held out: extras come after the nine
     assert all(f"- {name}: " in credits for name in added) and "- kite: " not in plain_credits
+
+
+def test_both_extra_flags_widen_both_halves_and_credit_each_photo_once(tmp_path):
+    from hcl.data.photos import EXTRA_PHOTOS
+
+    kwargs = dict(train=40, generated_train=40, test=4, seed=5, size=32, progress=False, holdout="chelsea", masks_from="mixed")
+    both = make_mini(tmp_path / "both", extra=True, extra_outlines=True, **kwargs)
+    make_mini(tmp_path / "outlines", extra_outlines=True, **kwargs)
+    make_mini(tmp_path / "photos", extra=True, **kwargs)
+    sets = {name: _TripleBytes(tmp_path / name) for name in ("both", "outlines", "photos")}
+    assert sets["both"].of("train", "0") == sets["outlines"].of("train", "0")
+    assert sets["both"].of("train", "2") == sets["photos"].of("train", "2")
+    assert sets["both"].of("test") == sets["photos"].of("test")
+    assert both["extra_photos"] == list(EXTRA_PHOTOS) and len(both["extra_outlined_photos"]) == 10
+    credits = (tmp_path / "both" / "CREDITS.md").read_text()
+    assert all(credits.count(f"- {name}: ") == 1 for name in EXTRA_PHOTOS)
 
 
 def test_the_extra_outlines_are_objects_of_the_extra_photos_that_a_crop_can_frame():

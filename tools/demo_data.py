@@ -12,8 +12,8 @@ only more triples?), ``mixed`` (``--masks mixed``: the 400 outline triples plus 
 the demo was trained on before), ``mixed-1200-extra`` (the same,
 its generated regions also cropped from the 17 packaged photos nobody outlined, ``--extra-photos``: do more
 scenes help?), and ``mixed-1200-outlined`` (its outline triples also cropped from ten packaged photos whose
-objects we outlined, ``--extra-outlines``: do more objects help? what ``make data-mixed`` now builds from all
-nine photos). ``mixed-1200`` and ``mixed-1200-extra`` are also trained twice as long (600 steps, ``LONGER``):
+objects we outlined, ``--extra-outlines``: do more objects help? what ``make data-mixed`` now builds from the
+nine photos and those ten). ``mixed-1200`` and ``mixed-1200-extra`` are also trained twice as long (600 steps, ``LONGER``):
 does the demo, with more scenes or without, simply need more steps?
 
     python tools/demo_data.py --out results/demo-data      # about 3.5 hours on 2 cores (sets it lacks are built)

@@ -10,7 +10,7 @@ regions from superpixels, blobs and depth: regions that cut through surfaces, no
 our test splits. ``masks="mixed"`` trains on both: the train split holds the object-outline triples
 *and* ``generated_train`` on generated regions (as many by default; the same triples ``"generated"`` would
 make), the test split only object outlines; the shipped demo is trained on such a set, with three times as
-many generated triples (see the README).
+many generated triples and outline triples from ten more photos (``extra_outlines``; see the README).
 
 Everything random comes from ``numpy.random.default_rng([seed, split, subset])``: the same seed
 gives byte-identical files.
@@ -159,11 +159,12 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         regions, real ids ``<subset letter>2…``; the test split is object outlines only).
     generated_train: a mixed set's generated-region training triples (default: as many as ``train``);
         they are exactly the train split that ``masks_from="generated", train=generated_train`` makes.
-    extra: generated-region training triples crop the packaged photos nobody outlined
-        (:data:`~hcl.data.photos.EXTRA_PHOTOS`) besides the training photos, so they show more scenes; the
+    extra: generated-region training triples also crop the 17 packaged extra photos
+        (:data:`~hcl.data.photos.EXTRA_PHOTOS`, none outlined for the mini set) besides the training photos, so they show more scenes; the
         outline triples and the test split are unchanged. Only with ``masks_from`` 'generated' or 'mixed'.
     extra_outlines: object-outline training triples also crop the ten extra photos whose objects we outlined
-        (:data:`~hcl.data.photos.EXTRA_ANNOTATIONS`: boats, leaves, cups, a kite, a path, water, land), so
+        (:data:`~hcl.data.photos.EXTRA_ANNOTATIONS`: 18 objects, boats, leaves, cups, a kite, a cloud, a path, a
+        trunk, petals, a seed head, a plant, water, land), so
         they show more objects; the generated-region triples and the test split are unchanged. Only with
         ``masks_from`` 'annotated' or 'mixed'.
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
@@ -176,9 +177,10 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     if size < 32:
         raise UserInputError(f"--size {size} is too small; use at least 32 px")
     if extra and masks_from == "annotated":
-        raise UserInputError("--extra-photos: the extra photos have no outlines; use it with --masks generated or mixed")
+        raise UserInputError("--extra-photos adds generated-region triples; use it with --masks generated or mixed "
+                             "(--extra-outlines adds outline triples)")
     if extra and photos_dir:
-        raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled photos nobody outlined; put more photos "
+        raise UserInputError(f"{photos_dir}: --extra-photos adds the bundled extra photos; put more photos "
                              "in your folder instead")
     if extra_outlines and masks_from == "generated":
         raise UserInputError("--extra-outlines adds object-outline triples; use it with --masks annotated or mixed")
@@ -318,5 +320,6 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         summary["extra_photos"] = list(EXTRA_PHOTOS)
     if extra_outlines:
         summary["extra_outlined_photos"] = [p.name for p in joins[("train", "annotated")]]
+        summary["extra_outlined_objects"] = sum(len(p.outlines) for p in joins[("train", "annotated")])  # not in "objects"
     (out / "mini.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return summary

@@ -117,8 +117,8 @@ def bundled_photos() -> dict[str, list[Photo]]:
 
 
 def extra_photos() -> list[Photo]:
-    """The packaged photos nobody outlined (:data:`EXTRA_PHOTOS`): material for generated-region training
-    triples only, never a test photo."""
+    """The packaged extra photos (:data:`EXTRA_PHOTOS`): material for generated-region training triples
+    (and, for the ten with outlines, outline training triples: :func:`extra_outlined_photos`), never a test photo."""
     return [_load_bundled(n) for n in EXTRA_PHOTOS]
 
 
