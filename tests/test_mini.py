@@ -326,10 +326,10 @@ def test_the_extra_outlines_are_objects_of_the_extra_photos_that_a_crop_can_fram
     assert {Path(i.file_name).stem for i in read_coco(EXTRA_ANNOTATIONS).images.values()} == {p.name for p in photos}
     assert {p.name for p in photos} <= set(EXTRA_PHOTOS) and len(photos) == 10
     for photo in photos:
-        for outline in photo.outlines:
+        for index, outline in enumerate(photo.outlines):
             assert outline.mask.shape == photo.pixels.shape[:2] and outline.category
             assert 0.002 < outline.mask.mean() < 0.7, (photo.name, outline.category)
-            framed = crop_around(photo.pixels, [o.mask for o in photo.outlines], photo.outlines.index(outline),
+            framed = crop_around(photo.pixels, [o.mask for o in photo.outlines], index,
                                  np.random.default_rng(0), 64, (masks.MIN_COVERAGE, masks.MAX_COVERAGE))
             assert framed is not None, (photo.name, outline.category)
 
