@@ -397,6 +397,36 @@ def paired_difference(results: dict, row: str, reference: str | None = None, met
             "verdict": verdict}
 
 
+def switch_effects(results: dict, metric: str = "fmse") -> dict[str, dict[str, dict]]:
+    """What each of the `demo` preset's switches does, from ``tools/demo_switches.py``'s results (rows: the
+    full ``demo`` and, per switch, `demo` with that switch turned back to `tiny`'s value; per seed and kind of
+    mask, the scores of ``tools/tiny_recipe.py``'s ``score``). Per switch and kind: ``paired_difference`` of the
+    switch turned back minus the full demo (positive: the switch helps), and ``switch``, a verdict worded for
+    the switch itself."""
+    kinds = list(results["evaluated on"])
+    by_kind = {kind: {"rows": {}} for kind in kinds}
+    for row in results["rows"]:
+        for kind in kinds:
+            runs = by_kind[kind]["rows"].setdefault(row["row"], {"runs": {}})["runs"]
+            runs[str(row["seed"])] = {metric: row["scores"][kind]["model"][metric]}
+    effects = {}
+    for name in by_kind[kinds[0]]["rows"]:
+        if name == "demo":
+            continue
+        for kind in kinds:
+            paired = paired_difference(by_kind[kind], name, reference="demo", metric=metric)
+            if paired is None:  # no seed shared with the full demo: nothing to pair
+                continue
+            differences = np.array(paired["differences"])
+            helps, hurts = int((differences > 0).sum()), int((differences < 0).sum())  # > 0: turning it back is worse
+            n = len(differences)
+            every = "its one seed" if n == 1 else "both seeds" if n == 2 else f"all {n} seeds"
+            paired["switch"] = (f"helps on {every}" if helps == n else f"hurts on {every}" if hurts == n else
+                                f"helps on {helps} of {n} seeds, hurts on {hurts}")
+            effects.setdefault(name, {})[kind] = paired
+    return effects
+
+
 def paired_sentence(results: dict, row: str, metric: str = "mse") -> str | None:
     paired = paired_difference(results, row, metric=metric)
     if paired is None:

@@ -31,7 +31,8 @@ CI_PARAMETERS = {
                       "ABLATION_DIR": str(REPO / "results" / "ablation"),
                       "FUSION_DIR": str(REPO / "results" / "fusion-variants"),
                       "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"),
-                      "DEMO_DATA_DIR": str(REPO / "results" / "demo-data"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "DEMO_DATA_DIR": str(REPO / "results" / "demo-data"),
+                      "DEMO_SWITCHES_DIR": str(REPO / "results" / "demo-switches"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 

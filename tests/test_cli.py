@@ -307,3 +307,26 @@ def test_paired_differences_are_taken_seed_by_seed():
     assert paired["verdict"].startswith("worse on all 3 seeds, by more")  # unpaired stds (12, 13) would hide it
     results["rows"]["4-s2am-none"]["runs"]["1"]["mse"] = 110.0
     assert "no effect beyond the seed noise" in paired_difference(results, "4-s2am-none")["verdict"]
+
+
+def test_switch_effects_pair_each_switch_with_the_full_demo_per_kind_of_mask():
+    from hcl.ablation import switch_effects
+
+    def row(name, seed, outlines, generated):
+        return {"row": name, "seed": seed, "scores": {"outlines": {"model": {"fmse": outlines}},
+                                                     "generated": {"model": {"fmse": generated}}}}
+
+    results = {"evaluated on": {"outlines": "a", "generated": "b"},
+               "rows": [row("demo", 0, 700.0, 400.0), row("batch 4", 0, 750.0, 390.0),
+                        row("demo", 1, 650.0, 420.0), row("batch 4", 1, 660.0, 380.0),
+                        row("demo", 2, 900.0, 410.0), row("batch 4", 2, 890.0, 400.0)]}
+    effects = switch_effects(results)
+    assert list(effects) == ["batch 4"]
+    outlines, generated = effects["batch 4"]["outlines"], effects["batch 4"]["generated"]
+    assert outlines["differences"] == [50.0, 10.0, -10.0] and outlines["switch"] == "helps on 2 of 3 seeds, hurts on 1"
+    assert generated["differences"] == [-10.0, -40.0, -10.0] and generated["switch"] == "hurts on all 3 seeds"
+    assert generated["mean"] == -20.0 and generated["verdict"].startswith("better on all 3 seeds")
+    results["rows"].append(row("jitter", 7, 1.0, 1.0))  # shares no seed with the demo: not paired, not listed
+    results["rows"][1] = row("batch 4", 0, 700.0, 390.0)  # no difference on seed 0: neither helps nor hurts
+    effects = switch_effects(results)
+    assert list(effects) == ["batch 4"] and effects["batch 4"]["outlines"]["switch"] == "helps on 1 of 3 seeds, hurts on 1"
