@@ -61,6 +61,17 @@ def built(folder: str, settings: dict) -> str:
     return folder
 
 
+def scored(config, folder: Path | str, name: str, evaluation: dict):
+    """The run of ``config`` (trained unless cached, ``run_cached``) and its scores on each evaluation set, kept
+    in its ``scores.json`` (the checkpoints are not committed)."""
+    run = run_cached(config, folder, name)
+    scores_file = run.path / "scores.json"
+    if not scores_file.is_file():
+        scores = {kind: score(run, root) for kind, root in evaluation.items()}
+        scores_file.write_text(json.dumps(scores, indent=1) + "\n")
+    return run, json.loads(scores_file.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/demo-data")
@@ -73,13 +84,8 @@ def main() -> None:
         data = built(*TRAINING_SETS[training_set])
         for seed in SEEDS[name]:
             config = preset("demo", data=data, seed=seed, val_every=100_000, **changes)
-            run = run_cached(config, out / "runs", f"{name}-seed{seed}")
-            scores_file = run.path / "scores.json"  # kept: the checkpoints are not committed
-            if not scores_file.is_file():
-                scores = {kind: score(run, root) for kind, root in evaluation.items()}
-                scores_file.write_text(json.dumps(scores, indent=1) + "\n")
-            rows.append({"training set": name, "data": data, "seed": seed,
-                         "scores": json.loads(scores_file.read_text())})
+            _, scores = scored(config, out / "runs", f"{name}-seed{seed}", evaluation)
+            rows.append({"training set": name, "data": data, "seed": seed, "scores": scores})
             print(name, seed, {kind: round(s["model"]["fmse"], 1) for kind, s in rows[-1]["scores"].items()})
     (out / "demo_data.json").write_text(json.dumps({"evaluated on": evaluation, "rows": rows}, indent=1) + "\n")
 

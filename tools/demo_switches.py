@@ -19,11 +19,10 @@ import argparse
 import json
 from pathlib import Path
 
-from demo_data import EVALUATION_SETS, SEEDS, TRAINING_SETS, built  # tools/ is the script's folder
-from tiny_recipe import score
+from demo_data import EVALUATION_SETS, SEEDS, TRAINING_SETS, built, scored  # tools/ is the script's folder
 
 from hcl.config import preset
-from hcl.runcache import run_cached
+from hcl.rundir import last_fifth_mean, read_log
 
 TRAINING_SET = "mixed-1200-outlined"
 FULL_DEMO_RUNS = "results/demo-data/runs"
@@ -41,13 +40,10 @@ SWITCHES = {
 }
 
 
-def scored(config, folder: Path | str, name: str, evaluation: dict) -> dict:
-    run = run_cached(config, folder, name)
-    scores_file = run.path / "scores.json"  # kept: the checkpoints are not committed
-    if not scores_file.is_file():
-        scores = {kind: score(run, root) for kind, root in evaluation.items()}
-        scores_file.write_text(json.dumps(scores, indent=1) + "\n")
-    return json.loads(scores_file.read_text())
+def contrastive_accuracy(run) -> dict:
+    """L_HCL's top-1 accuracy over the last fifth of training, beside its chance level 1/(K+1)."""
+    log = read_log(run.log_file)
+    return {"hcl_accuracy_last_fifth": last_fifth_mean(log, "hcl_accuracy"), "hcl_chance": float(log["hcl_chance"][-1])}
 
 
 def main() -> None:
@@ -64,13 +60,13 @@ def main() -> None:
     rows = []
     for seed in seeds:  # seed-major: if interrupted, the cached runs cover every row at the first seeds
         base = preset("demo", data=data, seed=seed, val_every=100_000)
-        full = scored(base, FULL_DEMO_RUNS, f"{TRAINING_SET}-seed{seed}", evaluation)
-        rows.append({"row": "demo", "changes": {}, "seed": seed, "scores": full})
+        run, full = scored(base, FULL_DEMO_RUNS, f"{TRAINING_SET}-seed{seed}", evaluation)
+        rows.append({"row": "demo", "changes": {}, "seed": seed, "scores": full, **contrastive_accuracy(run)})
         for name, changes in SWITCHES.items():
-            scores = scored(base.replace(**changes), out / "runs", f"{name.replace(' ', '-')}-seed{seed}", evaluation)
+            run, scores = scored(base.replace(**changes), out / "runs", f"{name.replace(' ', '-')}-seed{seed}", evaluation)
             difference = {kind: scores[kind]["model"]["fmse"] - full[kind]["model"]["fmse"] for kind in scores}
             rows.append({"row": name, "changes": changes, "seed": seed, "scores": scores,
-                         "fmse minus demo": difference})
+                         "fmse minus demo": difference, **contrastive_accuracy(run)})
             print(name, seed, {kind: round(d, 1) for kind, d in difference.items()}, flush=True)
     (out / "demo_switches.json").write_text(json.dumps(
         {"trained on": data, "evaluated on": evaluation, "seeds": seeds, "rows": rows}, indent=1) + "\n")
