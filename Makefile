@@ -92,8 +92,8 @@ tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 
 demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, more objects, longer (about 3.5 hours)
 	$(PY) tools/demo_data.py --out results/demo-data
 
-demo-switches: setup data-val  ## which of the demo's switches carry its gain: each turned back to tiny's value, two paired seeds (about 80 minutes)
-	$(PY) tools/demo_switches.py --out results/demo-switches --seeds 0,1
+demo-switches: setup data-val  ## which of the demo's switches carry its gain: each turned back to tiny's value, three paired seeds (about 2 hours)
+	$(PY) tools/demo_switches.py --out results/demo-switches --seeds 0,1,2
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none

@@ -5,7 +5,7 @@ generated regions, *china* and *ladybird* held out) with seeds paired with the f
 order; same initial weights where the networks share parts), and scored at 256 px on both kinds of mask of the
 two held-out photos, as ``tools/demo_data.py`` scores its rows.
 
-    python tools/demo_switches.py --out results/demo-switches --seeds 0,1   # 18 runs of 4-5 minutes (make demo-switches)
+    python tools/demo_switches.py --out results/demo-switches --seeds 0,1,2   # 27 runs of 4-5 minutes (make demo-switches)
 
 The full `demo`'s runs are ``tools/demo_data.py``'s (``results/demo-data/runs``, reused, not retrained).
 ``steps`` (300 against `tiny`'s 500) is not a row here: ``results/demo-data`` already trained the demo twice as
@@ -49,7 +49,7 @@ def contrastive_accuracy(run) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/demo-switches")
-    parser.add_argument("--seeds", default="0,1", help="comma-separated; every row gets a run per seed")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated; every row gets a run per seed")
     args = parser.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
