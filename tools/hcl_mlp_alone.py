@@ -27,21 +27,25 @@ from pathlib import Path
 
 import torch
 
+from demo_data import EVALUATION_SETS, TRAINING_SETS as DEMO_DATA_SETS, built  # tools/ is the script's folder
+
 from hcl.config import PATCH_NORMS, preset
-from hcl.train import learning_rate_factor
 from hcl.contrastive import HCLLoss
 from hcl.data import IHarmony4
+from hcl.train import learning_rate_factor
 
 
 # the training crops measured (results/hcl_mlp_alone.json): `tiny`'s before its batch became 4
 CROPS = dict(image_size=128, crop_scale=0.6, colour_jitter=0.5, batch_size=8)
-# --by-set: the demo's crops and optimizer (hcl.config.DEMO_SWITCHES), and the sets of the validation photos
-DEMO_CROPS = dict(CROPS, colour_jitter=0.0)
-DEMO_OPTIMIZER = dict(lr=1e-3, schedule="cosine", steps=300)
-TRAINING_SETS = {  # name → folder (`make data-val`; tools/demo_data.py builds the other two)
-    "object outlines": "data/mini-val",
-    "generated regions": "data/mini-generated-val",
-    "the demo's mix": "data/mini-mixed-1200-outlined-val",
+# --by-set: the `demo` preset's crops and optimizer, and three of tools/demo_data.py's sets of the validation photos
+_DEMO = preset("demo")
+DEMO_CROPS = dict(image_size=_DEMO.data.image_size, crop_scale=_DEMO.data.crop_scale,
+                  colour_jitter=_DEMO.data.colour_jitter, batch_size=_DEMO.optim.batch_size)
+DEMO_OPTIMIZER = dict(lr=_DEMO.optim.lr, schedule=_DEMO.optim.schedule, steps=_DEMO.optim.steps)
+TRAINING_SETS = {  # name → (folder, make_mini settings)
+    "object outlines": DEMO_DATA_SETS["outlines"],
+    "generated regions": EVALUATION_SETS["generated regions"],
+    "the demo's mix": DEMO_DATA_SETS["mixed-1200-outlined"],
 }
 
 
@@ -109,10 +113,8 @@ def by_training_set(out: str, seeds: int) -> None:
     """The `spread` MLP alone, standardized windows, the demo's optimizer and crops, on each of
     ``TRAINING_SETS`` with the composite and with the real image as the harmonized foreground."""
     runs = []
-    for name, folder in TRAINING_SETS.items():
-        if not (Path(folder) / "mini.json").is_file():
-            raise SystemExit(f"{folder} is missing: run `make data-val`, then `python tools/demo_data.py` builds the "
-                             "generated-region and mixed sets (or build them with `hcl data make-mini`)")
+    for name, spec in TRAINING_SETS.items():
+        folder = built(*spec)  # made once, like tools/demo_data.py's
         batches = training_batches(folder, DEMO_OPTIMIZER["steps"], crops=DEMO_CROPS)
         for harmonized in ("composite", "real"):
             for seed in range(seeds):
