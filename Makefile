@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data data-val data-mixed demo-data demo-switches tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
+.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -92,8 +92,11 @@ tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 
 demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, more objects, longer (about 3.5 hours)
 	$(PY) tools/demo_data.py --out results/demo-data
 
-demo-switches: setup data-val  ## which of the demo's switches carry its gain: each turned back to tiny's value, three paired seeds (about 2 hours)
+demo-switches: setup data-val  ## which of the demo's switches carry its gain: each turned back to tiny's value, three paired seeds (about 2.5 hours)
 	$(PY) tools/demo_switches.py --out results/demo-switches --seeds 0,1,2
+
+demo-steps: setup data-val  ## the demo's 300 steps against tiny's 500, around today's demo, three paired seeds (about 35 minutes)
+	$(PY) tools/demo_switches.py --out results/demo-steps --seeds 0,1,2 --rows "steps 500"
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none

@@ -18,7 +18,9 @@ does the demo, with more scenes or without, simply need more steps?
 
     python tools/demo_data.py --out results/demo-data      # about 3.5 hours on 2 cores (sets it lacks are built)
 
-Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/demo_data.json`` collects the scores.
+Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/demo_data.json`` collects the scores. The
+committed ``results/demo-data`` ran the `demo` recipe with ψ fed the reference statistics, since turned back to
+the paper's map (``results/demo-switches``): run today, every row retrains under today's recipe.
 """
 
 from __future__ import annotations
