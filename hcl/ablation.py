@@ -67,7 +67,10 @@ VARIANTS = {
 # Figs. 8-9: every style-fusion layer replaced by another block (row 4 is 'external', the paper's)
 FUSION_ROWS = {
     "4-fusion-none": ("row 4 with no fusion block (D̂ = D; Figs. 8–9's floor)", dict(fusion="none")),
-    "4-fusion-adain": ("row 4 with AdaIN blocks in place of style fusion (Figs. 8–9)", dict(fusion="adain")),
+    # AdaIN's style is the encoder background's statistics, which reach ψ only when ψ is fed them: under
+    # psi_input='map' (every preset's) ψ would read the normalized map alone and the block would take no style
+    "4-fusion-adain": ("row 4 with AdaIN blocks in place of style fusion (Figs. 8–9), ψ fed the style's statistics",
+                       dict(fusion="adain", psi_input="reference")),
     "4-fusion-rain": ("row 4 with RAIN blocks (RainNet) in place of style fusion (Figs. 8–9)", dict(fusion="rain")),
 }
 # Table VII: K named by the paper's value at 256 px and scaled with the sampling map (row 4 is 256)

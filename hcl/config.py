@@ -47,6 +47,7 @@ class ModelConfig:
                                         "S2AM's maps cost the most memory traffic; Cun & Pun never place it there")
     fusion: str = option("external", "style fusion variant (Eqs. 1-7 are 'external')", choices=FUSION_VARIANTS)
     fusion_residual: bool = option(True, "fusion adds to the decoder map (D + D̂) instead of replacing it")
+    # not a preset's value: every preset sets psi_input ('map'); 'reference' is what the ablation's AdaIN row needs
     psi_input: str = option("reference", "what feeds ψ's affine layers f_s, f_b (Eqs. 6-7): 'map' the normalized "
                             "map D̂ itself, per pixel (the paper's text); 'reference' the statistics (μ, σ) it was "
                             "normalized by; 'normalized-mean' its region mean", choices=PSI_INPUTS)
@@ -258,7 +259,7 @@ TINY_SIZE_FIELDS = ("widths", "blocks_per_stage", "image_size", "steps", "batch_
                     "warmup", "colour_jitter", "crop_scale", "workers", "val_every", "val_images", "save_every",
                     "out", "preset")
 
-# Our own method: each departure from `tiny`, by name (README, "The demo's recipe").
+# Our own method: each departure from `tiny`, by name (README, "The shipped demo checkpoint").
 DEMO_SWITCHES = dict(
     head="transform", head_statistics=True,  # one affine colour transform, started at the boundary fit
     s2am="ours",  # S2AM on the decoder stages' outputs

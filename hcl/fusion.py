@@ -15,10 +15,11 @@ Our reading:
   ``f_s, f_b``: ``s = 1 + f_s(c)``, ``b = f_b(c)`` ("all initialized as 0"), so ψ starts as the
   identity. What ``c`` is, the paper does not say (``psi_input``):
 
-  * ``'map'`` (the ``paper`` preset): as Eqs. (6)(7) are printed, ``f_s(D̂)·D̂ + f_b(D̂)`` with f_s, f_b
+  * ``'map'`` (every preset): as Eqs. (6)(7) are printed, ``f_s(D̂)·D̂ + f_b(D̂)`` with f_s, f_b
     affine maps of the normalized map itself, pixel by pixel (1×1 convolutions): ``s = 1 + f_s(x)``,
     ``b = f_b(x)`` vary across the map.
-  * ``'reference'`` (``demo``): the statistics the map was normalized by, ``c = [μ, σ]`` — for ψ_F
+  * ``'reference'`` (the ``demo`` preset's until paired seeds found it worse; the ablation's AdaIN row):
+    the statistics the map was normalized by, ``c = [μ, σ]`` — for ψ_F
     the encoder background's, for ψ_B the decoder background's: per channel, one value per image.
   * ``'normalized-mean'``: the region mean of the normalized map. For (5) that mean is 0 by
     construction (5e-8 measured), so ψ_B is a fixed affine.
@@ -29,7 +30,8 @@ Our reading:
 
 Variants (``variant=``): ``'none'`` (D̂ = D); ``'adain'``: AdaIN of the whole decoder map with a
 style source, ``ψ((D − μ(D)) / σ(D))`` with ψ fed the encoder background's statistics (the same
-reference as ours, no region split); ``'rain'`` (RainNet): the foreground standardized by its own
+reference as ours, no region split; only under ``psi_input='reference'``: reading the map, ψ never sees the
+style, which is why ``hcl.ablation``'s AdaIN row sets it); ``'rain'`` (RainNet): the foreground standardized by its own
 statistics and given the *decoder's* background statistics, the background unchanged; ``'external'``
 (the paper's, Eqs. 4–7).
 """
