@@ -61,10 +61,11 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     seeds = [int(s) for s in args.seeds.split(",")]
-    switches = {name: SWITCHES[name] for name in args.rows.split(",") if name in SWITCHES}
-    unknown = set(args.rows.split(",")) - set(SWITCHES)
+    names = args.rows.split(",")
+    unknown = set(names) - set(SWITCHES)
     if unknown:
         parser.error(f"--rows: unknown {sorted(unknown)}; choose from {', '.join(SWITCHES)}")
+    switches = {name: SWITCHES[name] for name in names}
     evaluation = {name: built(*spec) for name, spec in EVALUATION_SETS.items()}
     data = built(*TRAINING_SETS[TRAINING_SET])
     rows = []
