@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
+.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps drawn-outlines tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -97,6 +97,12 @@ demo-switches: setup data-val  ## which of the demo's switches carry its gain: e
 
 demo-steps: setup data-val  ## the demo's 300 steps against tiny's 500, around today's demo, three paired seeds (about 35 minutes)
 	$(PY) tools/demo_switches.py --out results/demo-steps --seeds 0,1,2 --rows "steps 500"
+
+DRAWN := build/drawn-outlines
+drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not snapped to edges), and trained on them too, three paired seeds (about 45 minutes)
+	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
+	$(PY) tools/annotate_bundled.py --unsnapped --rough tools/rough_outlines_extra.json --out $(DRAWN)/extra.json
+	$(PY) tools/drawn_outlines.py --drawn $(DRAWN)/bundled.json --drawn-extra $(DRAWN)/extra.json --out results/drawn-outlines
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none

@@ -85,13 +85,18 @@ def main() -> None:
     parser.add_argument("--rough", type=Path, default=ROOT / "tools" / "rough_outlines.json",
                         help="the rough outlines (tools/rough_outlines_extra.json: the extra photos')")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl" / "assets" / "bundled_annotations.json")
+    parser.add_argument("--unsnapped", action="store_true",
+                        help="keep the hand-drawn lines as they are (no snapping to edges): outlines as a user "
+                             "draws them, for measuring a model on them (write them with --out elsewhere)")
     args = parser.parse_args()
     rough = json.loads(args.rough.read_text())
     images, annotations, categories = [], [], []
     for name, objects in rough["photos"].items():
         pixels = _load_bundled(name).pixels
         height, width = pixels.shape[:2]
-        snapped = [snap_to_edges(pixels, rough_mask(o, height, width, rough), o.get("band", rough["band"])) for o in objects]
+        drawn = [rough_mask(o, height, width, rough) for o in objects]
+        snapped = drawn if args.unsnapped else [snap_to_edges(pixels, m, o.get("band", rough["band"]))
+                                                for o, m in zip(objects, drawn)]
         final = []
         for obj, mask in zip(objects, snapped):
             for front in obj.get("minus", []):

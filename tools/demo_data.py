@@ -65,13 +65,15 @@ def built(folder: str, settings: dict) -> str:
 
 def scored(config, folder: Path | str, name: str, evaluation: dict):
     """The run of ``config`` (trained unless cached, ``run_cached``) and its scores on each evaluation set, kept
-    in its ``scores.json`` (the checkpoints are not committed)."""
+    in its ``scores.json`` (the checkpoints are not committed: a set it lacks needs the run's checkpoint)."""
     run = run_cached(config, folder, name)
     scores_file = run.path / "scores.json"
-    if not scores_file.is_file():
-        scores = {kind: score(run, root) for kind, root in evaluation.items()}
+    scores = json.loads(scores_file.read_text()) if scores_file.is_file() else {}
+    missing = [kind for kind in evaluation if kind not in scores]  # a kind added later is scored then
+    if missing:
+        scores.update({kind: score(run, evaluation[kind]) for kind in missing})
         scores_file.write_text(json.dumps(scores, indent=1) + "\n")
-    return run, json.loads(scores_file.read_text())
+    return run, {kind: scores[kind] for kind in evaluation}
 
 
 def main() -> None:

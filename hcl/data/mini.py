@@ -145,7 +145,8 @@ def _references(photos: list[Photo], masks_from: str) -> list[Reference]:
 def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0, size: int = 256,
               photos_dir: str | Path | None = None, force: bool = False, progress: bool = True,
               holdout: str | None = None, annotations: str | Path | None = None, masks_from: str = "annotated",
-              generated_train: int | None = None, extra: bool = False, extra_outlines: bool = False) -> dict:
+              generated_train: int | None = None, extra: bool = False, extra_outlines: bool = False,
+              extra_annotations: str | Path | None = None) -> dict:
     """Build a mini-iHarmony4 under ``out``; returns a summary (counts per split and subset).
 
     photos_dir: your own photos instead of the bundled ones (then ``annotations`` is required unless
@@ -167,6 +168,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         trunk, petals, a seed head, a plant, water, land), so
         they show more objects; the generated-region triples and the test split are unchanged. Only with
         ``masks_from`` 'annotated' or 'mixed'.
+    extra_annotations: with ``extra_outlines``, other outlines of those ten photos than ours (COCO format; the
+        drawn lines unsnapped, for instance: ``tools/drawn_outlines.py``).
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
@@ -219,7 +222,7 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
                   "test": [p for p in photos["train"] if p.name in held]}
     # loaded before --force may replace anything; each joins one training pass, as crops and as colour sources
     joins = {("train", "generated"): extra_photos() if extra else [],
-             ("train", "annotated"): extra_outlined_photos() if extra_outlines else []}
+             ("train", "annotated"): extra_outlined_photos(extra_annotations) if extra_outlines else []}
     prepare_output(out, force, marker="mini.json")  # after every check of the arguments: --force replaces only then
     counts = {"train": split_counts(train), "test": split_counts(test),
               "generated train": split_counts(train if generated_train is None else generated_train)}

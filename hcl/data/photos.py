@@ -122,11 +122,11 @@ def extra_photos() -> list[Photo]:
     return [_load_bundled(n) for n in EXTRA_PHOTOS]
 
 
-def extra_outlined_photos() -> list[Photo]:
-    """The extra photos in which we outlined objects (:data:`EXTRA_ANNOTATIONS`), with their outlines:
-    material for object-outline training triples only (make-mini --extra-outlines), never a test photo."""
+def extra_outlined_photos(annotations: str | Path | None = None) -> list[Photo]:
+    """The extra photos in which we outlined objects (``annotations``, default :data:`EXTRA_ANNOTATIONS`), with
+    their outlines: material for object-outline training triples only (make-mini --extra-outlines), never a test photo."""
     pool = {"extra": extra_photos()}
-    attach_outlines(pool, EXTRA_ANNOTATIONS)
+    attach_outlines(pool, annotations if annotations is not None else EXTRA_ANNOTATIONS)
     return [p for p in pool["extra"] if p.outlines]
 
 

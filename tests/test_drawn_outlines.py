@@ -1,0 +1,75 @@
+"""Outlines as drawn by hand: the annotation tool's ``--unsnapped`` output, other outlines of the extra photos
+(``make_mini(extra_annotations=…)``) and the union of two outline files (tools/drawn_outlines.py)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hcl.data.coco import read_coco, write_coco
+from hcl.data.mini import make_mini
+from hcl.data.photos import EXTRA_ANNOTATIONS, extra_outlined_photos
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+
+def _square(x0, y0, side):
+    return [[x0, y0, x0 + side, y0, x0 + side, y0 + side, x0, y0 + side]]
+
+
+def test_union_holds_both_outlines_of_every_object(tmp_path):
+    from drawn_outlines import union
+
+    images = [{"file_name": "a", "height": 20, "width": 30}, {"file_name": "b", "height": 10, "width": 10}]
+    write_coco(tmp_path / "one.json", images, ["cup"],
+               [{"image": 0, "category": "cup", "segmentation": _square(2, 2, 5)},
+                {"image": 1, "category": "cup", "segmentation": _square(1, 1, 4)}])
+    # the second file lists its images in another order and has a category the first lacks
+    write_coco(tmp_path / "two.json", images[::-1], ["kite", "cup"],
+               [{"image": 1, "category": "cup", "segmentation": _square(3, 3, 6)},
+                {"image": 0, "category": "kite", "segmentation": _square(2, 2, 3)}])
+    both = read_coco(union(tmp_path / "one.json", tmp_path / "two.json", tmp_path / "out" / "both.json"))
+    by_name = {image.file_name: image for image in both.images.values()}
+    areas = {name: sorted((inst.category, int(both.mask(inst).sum())) for inst in image.instances)
+             for name, image in by_name.items()}
+    assert areas == {"a": [("cup", 25), ("cup", 36)], "b": [("cup", 16), ("kite", 9)]}
+    assert len({inst.id for inst in both.instances()}) == 4
+
+
+def test_extra_annotations_replace_the_extra_outlines(tmp_path):
+    """Other outlines of the extra photos: only the photos they outline join, with exactly those masks."""
+    shipped = json.loads(EXTRA_ANNOTATIONS.read_text())
+    kite = next(image for image in shipped["images"] if image["file_name"] == "kite")
+    write_coco(tmp_path / "mine.json", [{k: kite[k] for k in ("file_name", "height", "width")}], ["box"],
+               [{"image": 0, "category": "box", "segmentation": _square(40, 30, 200)}])
+    [photo] = extra_outlined_photos(tmp_path / "mine.json")
+    assert photo.name == "kite" and [o.category for o in photo.outlines] == ["box"]
+    assert photo.outlines[0].mask.sum() == 200 * 200
+    summary = make_mini(tmp_path / "set", train=12, test=4, size=32, progress=False, holdout="chelsea",
+                        extra_outlines=True, extra_annotations=tmp_path / "mine.json")
+    assert summary["extra_outlined_photos"] == ["kite"] and summary["extra_outlined_objects"] == 1
+
+
+@pytest.mark.slow
+def test_unsnapped_outlines_are_the_lines_as_drawn(tmp_path):
+    """--unsnapped keeps each drawn line (its objects in front cut out): near the snapped outline, not equal to it."""
+    from annotate_bundled import rough_mask
+    from drawn_outlines import agreement
+
+    out = tmp_path / "drawn.json"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "annotate_bundled.py"), "--unsnapped", "--out", str(out)],
+                   check=True, capture_output=True, cwd=ROOT)
+    rough = json.loads((ROOT / "tools" / "rough_outlines.json").read_text())
+    ious = agreement(out)
+    assert len(ious) == sum(len(objects) for objects in rough["photos"].values())
+    assert 0.6 < min(ious) and max(ious) < 1.0 and 0.9 < np.median(ious)
+    drawn = read_coco(out)
+    astronaut = drawn.images[1]
+    [person, *_] = astronaut.instances
+    line = rough_mask(rough["photos"]["astronaut"][0], astronaut.height, astronaut.width, rough)
+    agreement_with_line = (drawn.mask(person) == line).mean()  # polygons re-traced from the mask: equal but for edge pixels
+    assert agreement_with_line > 0.99
