@@ -33,7 +33,8 @@ CI_PARAMETERS = {
                       "FUSION_DIR": str(REPO / "results" / "fusion-variants"),
                       "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"),
                       "DEMO_DATA_DIR": str(REPO / "results" / "demo-data"),
-                      "DEMO_SWITCHES_DIR": str(REPO / "results" / "demo-switches"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "DEMO_SWITCHES_DIR": str(REPO / "results" / "demo-switches"),
+                      "DRAWN_DIR": str(REPO / "results" / "drawn-outlines"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 

@@ -57,9 +57,9 @@ SEEDS = {"outlines": (0, 1), "outlines-800": (0,), "mixed": (0, 1), "mixed-1200"
          "mixed-1200-600": (0, 1), "mixed-1200-extra-600": (0, 1)}
 
 
-def built(folder: str, settings: dict) -> str:
+def built(folder: str, settings: dict, holdout: str = HOLDOUT) -> str:
     if not (Path(folder) / "mini.json").is_file():
-        make_mini(folder, holdout=HOLDOUT, **settings)
+        make_mini(folder, holdout=holdout, **settings)
     return folder
 
 

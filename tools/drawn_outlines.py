@@ -13,14 +13,16 @@ the change; along a real edge, as on our snapped outlines, the fit is worse than
   ``make demo-steps``'s) and for a training set that adds the drawn outlines to the snapped ones
   (``snapped+drawn``: each of the 19 photos' objects outlined both ways, ``data/mini-mixed-drawn-val``), three
   paired seeds each;
+- a second fold (``--holdout astronaut,chelsea --rows demo``): the same three kinds of mask of two other
+  validation photos, its sets and runs named with theirs, the demo recipe trained without them;
 - test (after the choice): the shipped checkpoint on the test photos with drawn outlines (``data/mini-drawn``).
 
     python tools/annotate_bundled.py --unsnapped --out build/drawn-outlines/bundled.json
     python tools/annotate_bundled.py --unsnapped --rough tools/rough_outlines_extra.json --out build/drawn-outlines/extra.json
     python tools/drawn_outlines.py --drawn build/drawn-outlines/bundled.json --drawn-extra build/drawn-outlines/extra.json
 
-(``make drawn-outlines`` runs the three: about 45 minutes on 2 cores, the sets built and six runs trained;
-finished runs are reused, as ``hcl ablate``'s.)
+(``make drawn-outlines`` runs these and the second fold: about 75 minutes on 2 cores, the sets built and nine
+runs trained; finished runs are reused, as ``hcl ablate``'s.)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from demo_data import EVALUATION_SETS, TRAINING_SETS, built, scored  # tools/ is the script's folder
+from demo_data import EVALUATION_SETS, HOLDOUT, TRAINING_SETS, built, scored  # tools/ is the script's folder
 from tiny_recipe import score_checkpoint
 
 from hcl.checkpoint import DEMO_CHECKPOINT
@@ -40,6 +42,9 @@ from hcl.data.dataset import IHarmony4
 from hcl.data.photos import BUNDLED_ANNOTATIONS, EXTRA_ANNOTATIONS
 from hcl.evaluate import evaluate
 from hcl.inference import load_harmonizer
+
+
+ROWS = ("demo", "snapped+drawn")  # the training sets: the demo's, and both outlines of every object
 
 
 def union(snapped: Path, drawn: Path, out: Path) -> Path:
@@ -88,25 +93,40 @@ def by_photo(data: str, checkpoint=None) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--drawn", required=True, type=Path, help="the nine photos' drawn outlines (COCO)")
+    parser.add_argument("--drawn", required=True, type=Path, help="the twelve bundled photos' drawn outlines (COCO)")
     parser.add_argument("--drawn-extra", required=True, type=Path, help="the ten extra photos' drawn outlines (COCO)")
     parser.add_argument("--out", default="results/drawn-outlines")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
+    parser.add_argument("--holdout", default=HOLDOUT, help="the validation photos (another fold: its sets are "
+                        "built under names ending in the photos' names, its JSON is drawn_outlines-<photos>.json)")
     args = parser.parse_args()
     out, seeds = Path(args.out), [int(s) for s in args.seeds.split(",")]
+    names = args.rows.split(",")
+    if set(names) - set(ROWS) or not names:
+        parser.error(f"--rows {args.rows!r}: choose from {', '.join(ROWS)}")
+    # another fold's sets and runs carry its photos' names; the default fold keeps tools/demo_data.py's folders
+    fold = "" if args.holdout == HOLDOUT else "-" + args.holdout.replace(",", "-")
     both = args.drawn.parent / "snapped+drawn"
-    evaluation = {name: built(*spec) for name, spec in EVALUATION_SETS.items()}
-    evaluation["drawn outlines"] = built("data/mini-drawn-val", dict(annotations=args.drawn))
-    training = {"demo": built(*TRAINING_SETS["mixed-1200-outlined"]),
-                "snapped+drawn": built("data/mini-mixed-drawn-val", dict(
-                    annotations=union(BUNDLED_ANNOTATIONS, args.drawn, both / "bundled.json"),
-                    extra_annotations=union(EXTRA_ANNOTATIONS, args.drawn_extra, both / "extra.json"),
-                    masks_from="mixed", generated_train=1200, extra_outlines=True))}
+
+    def built_here(folder: str, settings: dict) -> str:
+        return built(folder + fold, settings, args.holdout)
+
+    evaluation = {name: built_here(*spec) for name, spec in EVALUATION_SETS.items()}
+    evaluation["drawn outlines"] = built_here("data/mini-drawn-val", dict(annotations=args.drawn))
+    training = {}
+    if "demo" in names:
+        training["demo"] = built_here(*TRAINING_SETS["mixed-1200-outlined"])
+    if "snapped+drawn" in names:
+        training["snapped+drawn"] = built_here("data/mini-mixed-drawn-val", dict(
+            annotations=union(BUNDLED_ANNOTATIONS, args.drawn, both / "bundled.json"),
+            extra_annotations=union(EXTRA_ANNOTATIONS, args.drawn_extra, both / "extra.json"),
+            masks_from="mixed", generated_train=1200, extra_outlines=True))
     rows = []
     for seed in seeds:
         for row, data in training.items():
             config = preset("demo", data=data, seed=seed, val_every=100_000)
-            _, scores = scored(config, out / "runs", f"{row.replace('+', '-')}-seed{seed}", evaluation)
+            _, scores = scored(config, out / "runs", f"{row.replace('+', '-')}{fold}-seed{seed}", evaluation)
             rows.append({"row": row, "trained on": data, "seed": seed, "scores": scores})
             print(row, seed, {kind: {m: round(s["fmse"], 1) for m, s in by.items()} for kind, by in scores.items()},
                   flush=True)
@@ -123,8 +143,8 @@ def main() -> None:
     ious = agreement(args.drawn)
     print(f"drawn against snapped outlines, IoU: {min(ious):.3f} to {max(ious):.3f}, median {np.median(ious):.3f}")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "drawn_outlines.json").write_text(json.dumps(
-        {"drawn against snapped, IoU per object": ious, "evaluated on": evaluation, "seeds": seeds, "rows": rows,
+    (out / f"drawn_outlines{fold}.json").write_text(json.dumps(
+        {"held out": args.holdout, "drawn against snapped, IoU per object": ious, "evaluated on": evaluation, "seeds": seeds, "rows": rows,
          "shipped": shipped}, indent=1) + "\n")
 
 
