@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hcl.data.coco import read_coco, write_coco
+from hcl.errors import UserInputError
 from hcl.data.mini import make_mini
 from hcl.data.photos import EXTRA_ANNOTATIONS, extra_outlined_photos
 
@@ -52,6 +53,26 @@ def test_extra_annotations_replace_the_extra_outlines(tmp_path):
     summary = make_mini(tmp_path / "set", train=12, test=4, size=32, progress=False, holdout="chelsea",
                         extra_outlines=True, extra_annotations=tmp_path / "mine.json")
     assert summary["extra_outlined_photos"] == ["kite"] and summary["extra_outlined_objects"] == 1
+    with pytest.raises(UserInputError, match="extra_outlines"):  # ignored otherwise: refused
+        make_mini(tmp_path / "other", train=12, test=4, size=32, progress=False, extra_annotations=tmp_path / "mine.json")
+    assert not (tmp_path / "other").exists()
+
+
+def test_agreement_matches_objects_by_photo_and_category(tmp_path):
+    """Objects are paired by photo, category and rank, whatever order the files list them in; IoU by hand."""
+    from drawn_outlines import agreement
+
+    images = [{"file_name": "a", "height": 20, "width": 20}]
+    write_coco(tmp_path / "drawn.json", images, ["kite", "cup"],
+               [{"image": 0, "category": "kite", "segmentation": _square(0, 0, 4)},
+                {"image": 0, "category": "cup", "segmentation": _square(10, 10, 6)}])
+    write_coco(tmp_path / "snapped.json", images, ["cup", "kite"],
+               [{"image": 0, "category": "cup", "segmentation": _square(10, 10, 3)},
+                {"image": 0, "category": "kite", "segmentation": _square(0, 0, 4)}])
+    assert sorted(agreement(tmp_path / "drawn.json", tmp_path / "snapped.json")) == [9 / 36, 1.0]
+    write_coco(tmp_path / "fewer.json", images, ["cup"], [{"image": 0, "category": "cup", "segmentation": _square(1, 1, 3)}])
+    with pytest.raises(SystemExit, match="different objects"):
+        agreement(tmp_path / "drawn.json", tmp_path / "fewer.json")
 
 
 @pytest.mark.slow
@@ -71,5 +92,5 @@ def test_unsnapped_outlines_are_the_lines_as_drawn(tmp_path):
     astronaut = drawn.images[1]
     [person, *_] = astronaut.instances
     line = rough_mask(rough["photos"]["astronaut"][0], astronaut.height, astronaut.width, rough)
-    agreement_with_line = (drawn.mask(person) == line).mean()  # polygons re-traced from the mask: equal but for edge pixels
-    assert agreement_with_line > 0.99
+    mask = drawn.mask(person)  # polygons re-traced from the mask: equal to the drawn line but for edge pixels
+    assert (mask & line).sum() / (mask | line).sum() > 0.99

@@ -50,15 +50,18 @@ ROWS = ("demo", "snapped+drawn")  # the training sets: the demo's, and both outl
 def union(snapped: Path, drawn: Path, out: Path) -> Path:
     """One COCO file holding both outlines of every object (the drawn ones appended, ids shifted)."""
     first, second = json.loads(Path(snapped).read_text()), json.loads(Path(drawn).read_text())
-    offset = max(a["id"] for a in first["annotations"])
+    offset = max((a["id"] for a in first["annotations"]), default=0)
     category_ids = {c["name"]: c["id"] for c in first["categories"]}
     names = {c["id"]: c["name"] for c in second["categories"]}
     for name in names.values():
         if name not in category_ids:
-            category_ids[name] = len(category_ids) + 1
+            category_ids[name] = max(category_ids.values(), default=0) + 1
             first["categories"].append({"id": category_ids[name], "name": name})
     image_ids = {i["file_name"]: i["id"] for i in first["images"]}
     file_names = {i["id"]: i["file_name"] for i in second["images"]}
+    missing = sorted(set(file_names.values()) - set(image_ids))
+    if missing:
+        raise SystemExit(f"{drawn}: outlines of {missing}, photos {snapped} does not list; outline the same photos in both")
     first["annotations"] += [dict(a, id=a["id"] + offset, image_id=image_ids[file_names[a["image_id"]]],
                                   category_id=category_ids[names[a["category_id"]]]) for a in second["annotations"]]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -67,11 +70,24 @@ def union(snapped: Path, drawn: Path, out: Path) -> Path:
 
 
 def agreement(drawn: Path, snapped: Path = BUNDLED_ANNOTATIONS) -> list[float]:
-    """IoU of every drawn outline with the snapped one of the same object (the files list them in one order)."""
+    """IoU of every drawn outline with the snapped one of the same object: objects are matched by photo,
+    category and their rank among that photo's objects of that category (both files come from one list)."""
     first, second = read_coco(drawn), read_coco(snapped)
+
+    def keyed(coco) -> dict:
+        keys, seen = {}, {}
+        for image in coco.images.values():
+            for inst in image.instances:
+                rank = seen[image.file_name, inst.category] = seen.get((image.file_name, inst.category), -1) + 1
+                keys[image.file_name, inst.category, rank] = inst
+        return keys
+
+    drawn_objects, snapped_objects = keyed(first), keyed(second)
+    if drawn_objects.keys() != snapped_objects.keys():
+        raise SystemExit(f"{drawn} and {snapped} outline different objects; make both from the same rough outlines")
     ious = []
-    for a, b in zip(first.instances(), second.instances(), strict=True):
-        mask_a, mask_b = first.mask(a), second.mask(b)
+    for key, a in drawn_objects.items():
+        mask_a, mask_b = first.mask(a), second.mask(snapped_objects[key])
         ious.append(float((mask_a & mask_b).sum() / (mask_a | mask_b).sum()))
     return ious
 
@@ -103,10 +119,11 @@ def main() -> None:
     args = parser.parse_args()
     out, seeds = Path(args.out), [int(s) for s in args.seeds.split(",")]
     names = args.rows.split(",")
-    if set(names) - set(ROWS) or not names:
+    if set(names) - set(ROWS):
         parser.error(f"--rows {args.rows!r}: choose from {', '.join(ROWS)}")
     # another fold's sets and runs carry its photos' names; the default fold keeps tools/demo_data.py's folders
-    fold = "" if args.holdout == HOLDOUT else "-" + args.holdout.replace(",", "-")
+    held = sorted(h.strip() for h in args.holdout.split(","))
+    fold = "" if held == sorted(HOLDOUT.split(",")) else "-" + "-".join(held)
     both = args.drawn.parent / "snapped+drawn"
 
     def built_here(folder: str, settings: dict) -> str:
