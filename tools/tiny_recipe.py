@@ -61,12 +61,7 @@ STEPS = 500
 def score(run, data: str, split: str = "test") -> dict:
     """Composite, fit alone and the trained network on one split of the validation set at 256 px (fMSE, MSE,
     PSNR, fSSIM): ``test``, the held-out validation photos; ``train``, the photos the run trained on."""
-    return score_checkpoint(run.checkpoint, data, split)
-
-
-def score_checkpoint(checkpoint, data: str, split: str = "test") -> dict:
-    """:func:`score` for a checkpoint file (``None``: the shipped demo checkpoint)."""
-    summary = summarize(evaluate(IHarmony4(data, split, image_size=256), load_harmonizer(checkpoint),
+    summary = summarize(evaluate(IHarmony4(data, split, image_size=256), load_harmonizer(run.checkpoint),
                                  progress=False, baselines=True))
     return {method: {metric: summary[method]["All"][metric] for metric in ("fmse", "mse", "psnr", "fssim")}
             for method in summary}
