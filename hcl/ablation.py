@@ -31,6 +31,8 @@ from hcl.rundir import RunDirectory, read_log
 from hcl.runcache import run_cached
 
 EVAL_SIZE = 256
+# the test inputs shown beside every run's outputs, written once into --out
+PREVIEW_FILES = {"composite": "preview_composite.jpg", "target": "preview_target.jpg", "mask": "preview_mask.png"}
 BASE = "demo"
 BASES = ("demo", "tiny")
 
@@ -113,9 +115,9 @@ def preview_inputs(data: str, folder: Path) -> None:
     small = IHarmony4(data, "test", image_size=PREVIEW_SIZE)
     items = [small[i] for i in range(min(PREVIEW_IMAGES, len(small)))]
     as_uint8 = lambda t: t.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()  # noqa: E731
-    write_mosaic(folder / "preview_composite.jpg", np.stack([as_uint8(it["composite"]) for it in items]))
-    write_mosaic(folder / "preview_target.jpg", np.stack([as_uint8(it["real"]) for it in items]))
-    write_mosaic(folder / "preview_mask.png", np.stack([as_uint8(it["mask"].expand(3, -1, -1)) for it in items]))
+    write_mosaic(folder / PREVIEW_FILES["composite"], np.stack([as_uint8(it["composite"]) for it in items]))
+    write_mosaic(folder / PREVIEW_FILES["target"], np.stack([as_uint8(it["real"]) for it in items]))
+    write_mosaic(folder / PREVIEW_FILES["mask"], np.stack([as_uint8(it["mask"].expand(3, -1, -1)) for it in items]))
 
 
 def ablation_preview(folder: str | Path, row: str, seed: int) -> dict:
@@ -124,9 +126,9 @@ def ablation_preview(folder: str | Path, row: str, seed: int) -> dict:
     results = json.loads((folder / "ablation.json").read_text())
     count = results["settings"].get("preview_images", PREVIEW_IMAGES)
     run = folder / results["rows"][row]["folders"][str(seed)]
-    return {"composite": read_mosaic(folder / "preview_composite.jpg", count),
-            "target": read_mosaic(folder / "preview_target.jpg", count),
-            "mask": read_mosaic(folder / "preview_mask.png", count)[..., 0] > 127,
+    return {"composite": read_mosaic(folder / PREVIEW_FILES["composite"], count),
+            "target": read_mosaic(folder / PREVIEW_FILES["target"], count),
+            "mask": read_mosaic(folder / PREVIEW_FILES["mask"], count)[..., 0] > 127,
             "output": read_mosaic(run / "preview.jpg", count)}
 
 
@@ -304,6 +306,7 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
         raise UserInputError(f"row(s) {repeats} change nothing in --base {base}: they would retrain row 4; drop them")
     rows = [r for r in rows if r not in repeats]
     out = Path(out)
+    check_ablation_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     preview_inputs(data, out)
     settings = {"data": str(data), "steps": steps, "image_size": image_size, "batch_size": batch_size,
@@ -336,6 +339,26 @@ def ablate(data: str, out: str | Path, rows=None, seeds: int = 3, steps: int = 3
     (out / "ablation.md").write_text(ablation_markdown(results) + "\n")
     say(f"wrote {out / 'ablation.json'} and {out / 'ablation.md'}")
     return results
+
+
+def check_ablation_folder(out: Path) -> None:
+    """``--out`` may hold an earlier ``hcl ablate``'s results (rows are kept or replaced), never a file of
+    the user's under the names it writes."""
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{out}: exists and is not a folder; choose another --out")
+    results, report = out / "ablation.json", out / "ablation.md"
+    if results.exists():
+        try:
+            earlier = json.loads(results.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            earlier = None
+        if not (isinstance(earlier, dict) and "rows" in earlier and "settings" in earlier):
+            raise UserInputError(f"{results}: not written by hcl ablate; choose another --out (nothing was changed)")
+    else:
+        written = [report] + [out / name for name in PREVIEW_FILES.values()]
+        for path in written:
+            if path.exists():
+                raise UserInputError(f"{path}: not written by hcl ablate (no ablation.json beside it); choose another --out")
 
 
 def _earlier_rows(path: Path, settings: dict, keep: list[str]) -> dict:

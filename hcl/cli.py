@@ -99,9 +99,13 @@ def _ablate(args) -> int:
 def _evaluate(args) -> int:
     from hcl.data import IHarmony4
     from hcl.evaluate import evaluate, summarize, summarize_by_ratio, table, write_json
+    from hcl.files import check_output_file
     from hcl.inference import load_harmonizer
     from hcl.runtime import resolve_device
 
+    if args.json:
+        check_output_file(args.json, args.force, "--json")
+    tables = table_files(args.tables, args.force) if args.tables else []
     dataset = IHarmony4(args.data, args.split, subsets=args.subsets, image_size=args.image_size)
     harmonizer = load_harmonizer(args.checkpoint, resolve_device(args.device))
     records = evaluate(dataset, harmonizer, args.batch_size, args.convention, baselines=True)
@@ -125,14 +129,27 @@ def _evaluate(args) -> int:
     if args.json:
         write_json(summary, args.json)
         print(f"wrote {args.json}")
-    if args.tables:
-        folder = Path(args.tables)
-        folder.mkdir(parents=True, exist_ok=True)
-        for which in ("II", "III"):
-            (folder / f"table_{which}.md").write_text(table(summary, which) + "\n")
-            (folder / f"table_{which}.csv").write_text(table(summary, which, fmt="csv"))
-        print(f"wrote Tables II and III (markdown and CSV) to {folder}")
+    if tables:
+        tables[0].parent.mkdir(parents=True, exist_ok=True)
+        for path in tables:
+            which = path.stem.split("_")[1]
+            markdown = path.suffix == ".md"
+            path.write_text(table(summary, which, fmt="markdown" if markdown else "csv") + ("\n" if markdown else ""))
+        print(f"wrote Tables II and III (markdown and CSV) to {args.tables}")
     return 0
+
+
+def table_files(folder: str, force: bool) -> list[Path]:
+    """The four files ``--tables DIR`` writes, checked before the evaluation: DIR a folder (or absent),
+    and none of them replaced without ``--force``."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserInputError(f"{folder}: exists and is not a folder; choose another --tables DIR")
+    paths = [folder / f"table_{which}.{ext}" for which in ("II", "III") for ext in ("md", "csv")]
+    for path in paths:
+        if path.exists() and not force:
+            raise UserInputError(f"{path}: already exists; choose another --tables DIR or pass --force to replace it")
+    return paths
 
 
 def _harmonize(args) -> int:
@@ -288,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="evaluation resolution; the net runs at its own and its change is upsampled (Table IV)")
     evaluate.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     evaluate.add_argument("--tables", metavar="DIR", help="write Tables II and III as markdown and CSV into DIR")
+    evaluate.add_argument("--force", action="store_true", help="replace the --json file or the --tables files if they exist")
     evaluate.add_argument("--convention", default="default", choices=["default", "issam", "dovenet"],
                           help="PSNR convention (default: 255² peak)")
     evaluate.add_argument("--batch-size", type=_positive_int, default=8)

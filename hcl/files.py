@@ -27,6 +27,19 @@ def write_atomically(path: str | Path, payload: bytes) -> None:
         raise
 
 
+def check_output_file(path: str | Path, force: bool, flag: str) -> Path:
+    """Refuse an output file that would replace one the user has (unless ``force``), that names a folder,
+    or whose folder is missing; checked before the work that produces it."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserInputError(f"{path}: is a folder; give {flag} a file name")
+    if path.exists() and not force:
+        raise UserInputError(f"{path}: already exists; choose another {flag} or pass --force to replace it")
+    if not path.parent.is_dir():
+        raise UserInputError(f"{path.parent}: folder does not exist; create it first")
+    return path
+
+
 def prepare_output(out: Path, force: bool, marker: str) -> None:
     """Refuse to touch a folder the user owns; replace one hcl built (it holds ``marker``) when ``force``."""
     if out.exists() and not out.is_dir():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from hcl.data.imageio import read_mask, read_rgb, save_image
 from hcl.errors import UserInputError
+from hcl.files import check_output_file
 from hcl.inference import load_harmonizer
 
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -20,10 +21,7 @@ def harmonize_file(composite_path, mask_path, out_path, checkpoint=None, device=
     out_path = Path(out_path)
     if out_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UserInputError(f"{out_path}: --out must end in .png or .jpg")
-    if out_path.exists() and not force:
-        raise UserInputError(f"{out_path}: already exists; choose another --out or pass --force to replace it")
-    if not out_path.parent.is_dir():
-        raise UserInputError(f"{out_path.parent}: folder does not exist; create it first")
+    check_output_file(out_path, force, "--out")
     composite = read_rgb(composite_path)
     mask = read_mask(mask_path, expected_hw=composite.shape[:2])
     if not mask.any():

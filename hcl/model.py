@@ -31,7 +31,7 @@ from torch import nn
 from hcl.attention import S2AM
 from hcl.blocks import ResidualBlock, UpBlock, norm
 from hcl.colour_transform import FIT_SIDE, ColourTransformHead, apply_colour_transform, fit_size  # noqa: F401
-from hcl.config import PRESETS, DataConfig, ModelConfig
+from hcl.config import PRESETS, DataConfig, ModelConfig, RunConfig
 from hcl.errors import UserInputError
 from hcl.fusion import StyleFusion
 from hcl.tensors import resize_image, resize_mask
@@ -172,12 +172,15 @@ class HarmonizationNet(nn.Module):
         return pred
 
 
-def build(name: str | ModelConfig = "tiny", image_size: int | None = None, **overrides) -> HarmonizationNet:
+def build(name: str | ModelConfig | RunConfig = "tiny", image_size: int | None = None, **overrides) -> HarmonizationNet:
     """``build('paper')`` (28.3 M parameters), ``build('tiny')`` (1.2 M), ``build('demo')`` (0.6 M) or
-    ``build(ModelConfig(...))``,
+    ``build(ModelConfig(...))`` or ``build(preset("tiny"))`` (a whole run configuration),
     with ``ModelConfig`` fields overridden by keyword (``s2am='none'``, ``fusion='rain'``, …).
     ``image_size``: the side :meth:`HarmonizationNet.harmonize` runs it at (default: the preset's)."""
-    if isinstance(name, ModelConfig):
+    if isinstance(name, RunConfig):  # a whole run's configuration: its model, at its training size
+        base = name.model
+        image_size = image_size or name.data.image_size
+    elif isinstance(name, ModelConfig):
         base = name
         image_size = image_size or DataConfig.image_size
     elif name in CONFIGS:

@@ -44,8 +44,28 @@ class RunDirectory:
                                  "continue it or choose another --out")
         if resume and not self.checkpoint.is_file():
             raise UserInputError(f"{self.checkpoint}: nothing to resume; drop --resume to start a new run")
+        if not resume:
+            self.check_new()
         self.path.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+
+    def check_new(self) -> None:
+        """A new run replaces only what an earlier ``hcl train`` left here before its first checkpoint:
+        a file the user owns under one of the run's names, or a finished run's records, stop it."""
+        if self.path.exists() and not self.path.is_dir():
+            raise UserInputError(f"{self.path}: exists and is not a folder; choose another --out")
+        if self.summary_file.exists():
+            raise UserInputError(f"{self.summary_file}: a finished run's records are in {self.path}; choose another --out")
+        records = [f for f in (self.config_file, self.log_file) if f.exists()]
+        if records and not self._config_written_by_hcl():
+            raise UserInputError(f"{records[0]}: not written by hcl train; choose another --out (nothing was changed)")
+
+    def _config_written_by_hcl(self) -> bool:
+        try:
+            stored = json.loads(self.config_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return isinstance(stored, dict) and all(isinstance(stored.get(name), dict) for name in RunConfig.SECTIONS)
 
     def stored_config(self) -> dict | None:
         return json.loads(self.config_file.read_text()) if self.config_file.is_file() else None

@@ -249,11 +249,6 @@ def build_training(config: RunConfig, runtime: Runtime | None = None) -> Trainin
 
 def prepare_run(config: RunConfig, resume: bool, runtime: Runtime) -> tuple[RunDirectory, IHarmony4, IHarmony4]:
     """Part 1: the run folder (checked, ``config.json`` written) and the training and validation sets."""
-    run = RunDirectory(config.out)
-    if runtime.is_main:
-        run.prepare(config, resume)
-    elif resume and not run.checkpoint.is_file():
-        raise UserInputError(f"{run.checkpoint}: nothing to resume; drop --resume to start a new run")
     data = config.data
     train_set = IHarmony4(data.data, "train", image_size=data.image_size, augment=True, seed=config.seed,
                           colour_jitter=data.colour_jitter, crop_scale=data.crop_scale)
@@ -261,6 +256,11 @@ def prepare_run(config: RunConfig, resume: bool, runtime: Runtime) -> tuple[RunD
     if batches_per_epoch(len(train_set), config.optim.batch_size, runtime.world_size) == 0:
         raise UserInputError(f"{data.data}: {len(train_set)} training triples cannot fill one batch of "
                              f"{config.optim.batch_size} per process; lower --batch-size")
+    run = RunDirectory(config.out)  # written only once the data is known to be there
+    if runtime.is_main:
+        run.prepare(config, resume)
+    elif resume and not run.checkpoint.is_file():
+        raise UserInputError(f"{run.checkpoint}: nothing to resume; drop --resume to start a new run")
     return run, train_set, val_set
 
 

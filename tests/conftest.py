@@ -84,3 +84,19 @@ def _few_threads():
     import torch
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def users_output_folder(tmp_path: Path, owned: str) -> tuple[Path, dict]:
+    """``tmp_path/out`` holding a file of the user's named ``owned`` (or, for "OUT is a file", being one),
+    and every file under ``tmp_path`` with its bytes, to compare after a refused command."""
+    out = tmp_path / "out"
+    if owned == "OUT is a file":
+        out.write_text("mine")
+    else:
+        out.mkdir()
+        (out / owned).write_text('{"mine": 1}')
+    return out, files_with_bytes(tmp_path)
+
+
+def files_with_bytes(folder: Path) -> dict:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -14,6 +14,7 @@ from hcl.checkpoint import load_checkpoint, save_checkpoint
 from hcl.cli import main
 from hcl.config import preset
 from hcl.model import build
+from tests.conftest import files_with_bytes, users_output_folder
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,44 @@ def test_evaluate_writes_tables_in_markdown_and_csv(mini_root, checkpoint, tmp_p
     csv_rows = (tmp_path / "tables" / "table_II.csv").read_text().splitlines()
     assert csv_rows[0].startswith("method,HCOCO mse,HCOCO psnr") and csv_rows[1].startswith("input composite,")
     assert (tmp_path / "tables" / "table_III.md").read_text().startswith("| method | HCOCO fmse")
+
+
+@pytest.mark.parametrize("problem", ["json exists", "json folder missing", "json is a folder", "tables exist",
+                                     "tables is a file"])
+def test_evaluate_refuses_outputs_it_would_overwrite_before_evaluating(mini_root, checkpoint, tmp_path, problem):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    if problem == "json exists":
+        (mine / "user.json").write_text("mine")
+        flags, named = ["--json", str(mine / "user.json")], "user.json"
+    elif problem == "json folder missing":
+        flags, named = ["--json", str(tmp_path / "absent" / "scores.json")], "absent"
+    elif problem == "json is a folder":
+        flags, named = ["--json", str(mine)], "mine"
+    elif problem == "tables exist":
+        (mine / "table_III.csv").write_text("mine")
+        flags, named = ["--tables", str(mine)], "table_III.csv"
+    else:
+        (tmp_path / "tables").write_text("mine")
+        flags, named = ["--tables", str(tmp_path / "tables")], "tables"
+    before = files_with_bytes(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "hcl", "evaluate", "--checkpoint", str(checkpoint), "--data",
+                             str(mini_root), "--image-size", "64", "--device", "cpu", *flags],
+                            capture_output=True, text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(lines) == 1 and lines[0].startswith("hcl: error:") and named in lines[0]
+    assert "Table" not in result.stdout  # refused before the evaluation ran
+    assert files_with_bytes(tmp_path) == before
+
+
+def test_evaluate_force_replaces_its_outputs(mini_root, checkpoint, tmp_path):
+    (tmp_path / "scores.json").write_text("old")
+    (tmp_path / "table_II.md").write_text("old")
+    assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "64",
+                 "--json", str(tmp_path / "scores.json"), "--tables", str(tmp_path), "--device", "cpu", "--force"]) == 0
+    assert set(json.loads((tmp_path / "scores.json").read_text())) == {"composite", "fit", "model"}
+    assert (tmp_path / "table_II.md").read_text().startswith("| method |")
 
 
 def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, checkpoint, tmp_path):
@@ -272,6 +311,15 @@ def test_fusion_feature_gaps_are_the_region_mean_gap_over_the_maps_spread():
     spread = (np.sqrt(1 + 1e-5) + np.sqrt(1e-5)) / 2
     assert gaps[0]["before"] == pytest.approx(1 / spread, rel=1e-5) and gaps[0]["after"] == 0.0
     assert gaps[0]["size"] == 4 and gaps[0]["channels"] == 2
+
+
+@pytest.mark.parametrize("owned", ["ablation.json", "ablation.md", "preview_mask.png", "OUT is a file"])
+def test_ablate_refuses_a_folder_holding_files_it_did_not_write(tmp_path, capsys, owned):
+    out, before = users_output_folder(tmp_path, owned)
+    assert main(["ablate", "--data", "no-such-data", "--out", str(out), "--rows", "1-l1"]) == 1
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("hcl: error:") and "\n" not in message and "choose another --out" in message
+    assert files_with_bytes(tmp_path) == before
 
 
 @pytest.mark.slow

@@ -176,3 +176,13 @@ def test_our_s2am_skips_the_finest_stage_unless_asked_and_old_checkpoints_keep_i
     assert RunConfig.from_dict(stored).model.s2am_full_resolution is True
     stored["model"]["s2am"] = "original"
     assert RunConfig.from_dict(stored).model.s2am_full_resolution is False
+
+
+def test_a_whole_run_configuration_builds_its_model_at_its_training_size():
+    from hcl.config import preset
+
+    config = preset("demo", image_size=64, widths=(8, 16, 32, 64))
+    net = build(config)
+    assert net.config == config.model and net.image_size == 64
+    assert build(config, image_size=96).image_size == 96
+    assert net.config.head == "transform" and build(preset("tiny")).config.head == "image"

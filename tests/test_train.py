@@ -15,7 +15,7 @@ from hcl.cli import main
 from hcl.config import preset
 from hcl.errors import TrainingDiverged
 from hcl.train import learning_rate_factor, train
-from tests.conftest import REPO
+from tests.conftest import REPO, files_with_bytes, users_output_folder
 
 
 def _config(mini_root, out, steps, **changes):
@@ -113,6 +113,33 @@ def test_cli_refuses_to_overwrite_a_run_and_to_resume_nothing(mini_root, tmp_pat
     assert main(args) == 0
     assert main(args) == 1
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("owned", ["config.json", "log.csv", "summary.json", "OUT is a file"])
+def test_cli_train_never_writes_over_files_it_did_not_write(mini_root, tmp_path, capsys, owned):
+    out, before = users_output_folder(tmp_path, owned)
+    args = ["train", "--data", str(mini_root), "--out", str(out), "--steps", "1", "--batch-size", "2",
+            "--image-size", "32", "--workers", "0", "--device", "cpu"]
+    assert main(args) == 1
+    message = capsys.readouterr().err.strip()
+    assert message.startswith("hcl: error:") and "\n" not in message and "--out" in message
+    assert files_with_bytes(tmp_path) == before
+
+
+def test_cli_train_checks_the_data_before_writing_into_out(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "no-data"), "--out", str(out), "--device", "cpu"]) == 1
+    assert "no-data" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_run_stopped_before_its_first_checkpoint_can_be_started_again(mini_root, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps(preset("tiny").to_dict()))  # what hcl train writes first
+    (out / "log.csv").write_text("step\n")
+    train(_config(mini_root, out, 1), progress=False)
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 1
 
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
