@@ -58,6 +58,12 @@ def config_of(state: dict) -> RunConfig:
     return RunConfig.from_dict(state["config"])
 
 
+def inference_weights(state: dict) -> dict:
+    """The weights inference uses: the run's weight average when it kept one (``--average-last``), else
+    the last weights (``model``, which a resumed run continues from)."""
+    return state.get("model_average") or state["model"]
+
+
 def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
     """``(network in eval mode on device, checkpoint dict)``; ``None`` is the shipped demo; ``device``
     'cpu', 'cuda' or 'auto'."""
@@ -68,14 +74,14 @@ def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
     state = path if isinstance(path, dict) else load_checkpoint(path)
     config = config_of(state)
     net = HarmonizationNet(config.model, config.data.image_size)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()})
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in inference_weights(state).items()})
     return net.to(device).eval(), state
 
 
 def export_inference_checkpoint(state: dict, path: str | Path, extra: dict | None = None) -> None:
     """A small checkpoint for inference only: float16 weights, the configuration, step and ``extra``."""
     slim = {
-        "model": {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()},
+        "model": {k: (v.half() if v.is_floating_point() else v) for k, v in inference_weights(state).items()},
         "config": state["config"],
         "step": state.get("step"),
         **(extra or {}),

@@ -50,8 +50,8 @@ class RunDirectory:
         self.config_file.write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
     def check_new(self) -> None:
-        """A new run replaces only what an earlier ``hcl train`` left here before its first checkpoint:
-        a file the user owns under one of the run's names, or a finished run's records, stop it."""
+        """A new run replaces only what an earlier ``hcl train`` left here before its first checkpoint;
+        anything else under one of the run's names (a file of the user's, a finished run's records) stops it."""
         if self.path.exists() and not self.path.is_dir():
             raise UserInputError(f"{self.path}: exists and is not a folder; choose another --out")
         if self.summary_file.exists():

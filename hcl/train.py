@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -168,6 +169,54 @@ def validation_scores(net: HarmonizationNet, config: RunConfig, dataset: IHarmon
 # what a step needs
 
 
+class WeightAverage:
+    """A uniform mean of the network's weights over the last ``average_last`` of the steps (stochastic weight
+    averaging with a decaying learning rate, Izmailov et al. 2018): the step's weights are folded in once
+    the step is among the last ``round(steps · average_last)``. Checkpoints keep the mean beside the live
+    weights (``model_average``), so a resumed run continues it exactly and inference uses it."""
+
+    def __init__(self, optim: OptimConfig):
+        span = round(optim.steps * optim.average_last)
+        self.first = optim.steps - span + 1 if span > 0 else None  # the first step folded in
+        self.weights: dict[str, torch.Tensor] | None = None
+        self.count = 0
+
+    def update(self, net: nn.Module, step: int) -> None:
+        if self.first is None or step < self.first:
+            return
+        self.count += 1
+        current = net.state_dict()
+        if self.weights is None:
+            self.weights = {k: v.detach().clone() for k, v in current.items()}
+            return
+        for name, value in current.items():
+            if value.is_floating_point():
+                self.weights[name] += (value.detach() - self.weights[name]) / self.count
+            else:
+                self.weights[name].copy_(value)
+
+    def state(self) -> dict:
+        return {} if self.weights is None else {"model_average": {k: v.clone() for k, v in self.weights.items()},
+                                                "average_count": self.count}
+
+    def load(self, state: dict) -> None:
+        self.weights, self.count = state.get("model_average"), int(state.get("average_count", 0))
+
+    @contextmanager
+    def applied(self, net: nn.Module):
+        """Inside the block ``net`` holds the mean (once there is one), as inference will."""
+        if self.weights is None:
+            yield
+            return
+        live = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        net.load_state_dict(self.weights)
+        try:
+            yield
+        finally:
+            net.load_state_dict(live)
+
+
+
 @dataclass
 class Training:
     """Everything :func:`train_step` needs, built from one configuration by :func:`build_training`.
@@ -184,6 +233,11 @@ class Training:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     generator: torch.Generator
+    average: WeightAverage = field(default=None)
+
+    def __post_init__(self):
+        if self.average is None:
+            self.average = WeightAverage(self.config.optim)
 
     def step(self, batch: tuple, grad_norms: bool = False) -> dict:
         """One optimizer step on ``(composite, mask, real)``, then the learning-rate schedule's."""
@@ -199,7 +253,7 @@ class Training:
         """A checkpoint: weights, optimizer, schedule, every RNG and the configuration."""
         return {"model": self.net.state_dict(), "criterion": self.criterion.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "step": step,
-                "config": self.config.to_dict(), "rng": capture_rng(self.generator)}
+                "config": self.config.to_dict(), "rng": capture_rng(self.generator), **self.average.state()}
 
     def resume(self, path) -> int:
         """Load the checkpoint at ``path`` into this training; returns the step it was taken at. A
@@ -214,6 +268,7 @@ class Training:
             group["initial_lr"] = lr
         self.scheduler.base_lrs = [lr for _ in self.optimizer.param_groups]
         restore_rng(state["rng"], self.generator)
+        self.average.load(state)
         return int(state["step"])
 
 
@@ -295,13 +350,15 @@ def run_steps(training: Training, run: RunDirectory, train_set: IHarmony4, val_s
                 raise TrainingDiverged(f"{error} at step {step + 1}; {kept}. Lower --lr or check the data with: "
                                        "hcl data check ROOT") from None
             step += 1
+            training.average.update(training.net, step)
             bar.update(1)
             validate_now = step % config.val_every == 0 or step == optim.steps
             if step % config.log_every == 0 or validate_now or measure:
                 row = {"step": step, "epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
                 row.update({k: round(v, 6) for k, v in values.items()})
                 if validate_now and runtime.is_main:
-                    last_val = validation_scores(training.net, config, val_set)
+                    with training.average.applied(training.net):  # what inference will use
+                        last_val = validation_scores(training.net, config, val_set)
                     row.update({k: round(v, 4) for k, v in last_val.items()})
                 if runtime.is_main:
                     log.write(row)

@@ -23,9 +23,10 @@ def _config(mini_root, out, steps, **changes):
                   val_every=1000, val_images=4, save_every=2, log_every=1, k=16, **changes)
 
 
-@pytest.mark.parametrize("schedule", ["constant", "cosine"])
-def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp_path, monkeypatch, schedule):
-    train(_config(mini_root, tmp_path / "straight", 6, schedule=schedule), progress=False)
+@pytest.mark.parametrize("schedule,average_last", [("constant", 0.0), ("cosine", 0.0), ("cosine", 0.5)])
+def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp_path, monkeypatch, schedule,
+                                                                   average_last):
+    train(_config(mini_root, tmp_path / "straight", 6, schedule=schedule, average_last=average_last), progress=False)
     import hcl.train as trainer
 
     real_step, calls = trainer.train_step, []
@@ -38,9 +39,10 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp
 
     monkeypatch.setattr(trainer, "train_step", killed_after_four_steps)
     with pytest.raises(KeyboardInterrupt):  # 4 steps cross an epoch (24 / 4 = 6 batches)
-        train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule), progress=False)
+        train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule, average_last=average_last), progress=False)
     monkeypatch.setattr(trainer, "train_step", real_step)
-    train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule), resume=True, progress=False)
+    train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule, average_last=average_last), resume=True,
+          progress=False)
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.pt")
     resumed = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")
     assert straight["step"] == resumed["step"] == 6
@@ -48,6 +50,9 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp
         assert torch.equal(value, resumed["model"][name]), name
     for name, value in straight["criterion"].items():
         assert torch.equal(value, resumed["criterion"][name]), name
+    assert straight.get("average_count") == resumed.get("average_count") == (3 if average_last else None)
+    for name, value in straight.get("model_average", {}).items():  # killed at step 5: the mean had begun
+        assert torch.equal(value, resumed["model_average"][name]), name
     log = (tmp_path / "resumed" / "log.csv").read_text().splitlines()
     assert [int(line.split(",")[0]) for line in log[1:]] == [1, 2, 3, 4, 5, 6]
 
@@ -193,3 +198,58 @@ def test_the_log_holds_each_terms_gradient_norm_at_the_output(mini_root, tmp_pat
     assert 0.0 <= float(first["hcl_accuracy"]) <= 1.0
     candidates = config.loss.k + (0 if config.loss.hcl_reading == "spread" else 1)
     assert float(first["hcl_chance"]) == pytest.approx(1 / candidates, abs=1e-6)  # the log keeps 6 decimals
+
+
+def test_the_weight_average_is_the_mean_of_the_last_steps_weights_and_inference_uses_it(mini_root, tmp_path, monkeypatch):
+    import hcl.train as trainer
+    from hcl.checkpoint import model_from_checkpoint
+
+    seen = []
+    real_update = trainer.WeightAverage.update
+
+    def recording(self, net, step):
+        seen.append((step, {k: v.detach().clone() for k, v in net.state_dict().items()}))
+        real_update(self, net, step)
+
+    monkeypatch.setattr(trainer.WeightAverage, "update", recording)
+    out = tmp_path / "run"
+    train(_config(mini_root, out, 6, average_last=0.5), progress=False)
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert state["average_count"] == 3 and [s for s, _ in seen] == [1, 2, 3, 4, 5, 6]
+    last_three = [weights for step, weights in seen if step >= 4]
+    for name, value in state["model_average"].items():
+        if value.is_floating_point():
+            expected = (last_three[0][name] + last_three[1][name] + last_three[2][name]) / 3
+            torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-7)
+    assert any(not torch.equal(state["model_average"][k], state["model"][k]) for k in state["model"])
+    net, _ = model_from_checkpoint(out / "checkpoints" / "last.pt")
+    for name, value in net.state_dict().items():
+        assert torch.equal(value, state["model_average"][name].float()), name
+
+
+def test_a_run_without_averaging_keeps_no_average_and_a_bad_fraction_is_refused(mini_root, tmp_path):
+    from hcl.errors import UserInputError
+
+    train(_config(mini_root, tmp_path / "plain", 2), progress=False)
+    assert "model_average" not in load_checkpoint(tmp_path / "plain" / "checkpoints" / "last.pt")
+    with pytest.raises(UserInputError, match="--average-last"):
+        preset("demo", average_last=1.5)
+
+
+def test_the_weight_average_tool_scores_the_last_weights_apart_from_the_average(mini_root, tmp_path):
+    """tools/weight_average.py compares, within one run, the last weights with their mean."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from weight_average import LastWeights
+
+    from hcl.checkpoint import model_from_checkpoint
+    from hcl.rundir import RunDirectory
+
+    out = tmp_path / "run"
+    train(_config(mini_root, out, 4, average_last=0.5), progress=False)
+    run = RunDirectory(out)
+    state = load_checkpoint(run.checkpoint)
+    last, _ = model_from_checkpoint(LastWeights(run, tmp_path / "last").checkpoint)
+    averaged, _ = model_from_checkpoint(run.checkpoint)
+    for name, value in last.state_dict().items():
+        assert torch.equal(value, state["model"][name].float()), name
+    assert any(not torch.equal(a, b) for a, b in zip(last.state_dict().values(), averaged.state_dict().values()))
