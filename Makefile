@@ -106,9 +106,10 @@ drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not sn
 	$(PY) tools/drawn_outlines.py --drawn $(DRAWN)/bundled.json --drawn-extra $(DRAWN)/extra.json --out results/drawn-outlines \
 		--holdout astronaut,chelsea --rows demo
 
-weight-average: setup data-val  ## the demo's weights averaged over its last third against its last weights: two folds, three paired seeds (about 45 minutes)
+weight-average: setup data-val  ## the demo's weights averaged over its last third, and three seeds' outputs averaged, against single runs: two folds (about 50 minutes)
 	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
 	$(PY) tools/weight_average.py --drawn $(DRAWN)/bundled.json
+	$(PY) tools/seed_ensemble.py --drawn $(DRAWN)/bundled.json
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none

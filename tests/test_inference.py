@@ -172,3 +172,29 @@ def test_load_harmonizer_without_a_checkpoint_is_the_shipped_demo():
     out = demo(composite, mask)
     assert out.shape == composite.shape and np.array_equal(out[mask == 0], composite[mask == 0])
     assert "demo" in repr(demo)
+
+
+def test_the_seed_ensemble_tool_averages_its_members_inside_the_mask_only():
+    """tools/seed_ensemble.py: the mean of the members' harmonized images, the composite's background exactly."""
+    import sys
+
+    from tests.conftest import REPO
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from seed_ensemble import OutputMean
+
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        net = build("demo", image_size=64)
+        torch.nn.init.normal_(net.head.mlp[-1].weight, std=0.05)
+        members.append(Harmonizer(net, 64))
+    composite = torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[..., 16:48, 20:40] = 1
+    mean = OutputMean(members).harmonize_tensor(composite, mask)
+    outputs = [m.harmonize_tensor(composite, mask) for m in members]
+    inside = mask.expand_as(composite) > 0
+    torch.testing.assert_close(mean[inside], ((outputs[0] + outputs[1]) / 2)[inside])
+    assert torch.equal(mean[~inside], composite[~inside])
+    assert not torch.equal(outputs[0][inside], outputs[1][inside])  # the members differ

@@ -11,7 +11,8 @@ scored like ``tools/drawn_outlines.py`` scores its rows, at 256 px on the held-o
     python tools/annotate_bundled.py --unsnapped --out build/drawn-outlines/bundled.json
     python tools/weight_average.py --drawn build/drawn-outlines/bundled.json
 
-(``make weight-average`` runs both: about 45 minutes on 2 cores; finished runs are reused, as ``hcl ablate``'s.)
+(``make weight-average`` runs both, then ``tools/seed_ensemble.py`` on the same runs: about 50 minutes on 2 cores;
+finished runs are reused, as ``hcl ablate``'s.)
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ class LastWeights:
         torch.save(state, self.checkpoint)
 
 
+def fold_sets(holdout: str, drawn: Path) -> tuple[str, dict, str]:
+    """A fold's name suffix, its three evaluation sets (kind → root) and the demo's training set without its
+    photos, built unless there (``tools/drawn_outlines.py`` names them the same way)."""
+    fold = "" if holdout == FOLDS[0] else "-" + "-".join(sorted(holdout.split(",")))
+    evaluation = {name: built(folder + fold, settings, holdout) for name, (folder, settings) in EVALUATION_SETS.items()}
+    evaluation["drawn outlines"] = built("data/mini-drawn-val" + fold, dict(annotations=drawn), holdout)
+    folder, settings = TRAINING_SETS["mixed-1200-outlined"]
+    return fold, evaluation, built(folder + fold, settings, holdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--drawn", required=True, type=Path, help="the bundled photos' drawn outlines (COCO)")
@@ -52,10 +63,7 @@ def main() -> None:
     out, seeds = Path(args.out), [int(s) for s in args.seeds.split(",")]
     rows = []
     for holdout in FOLDS:
-        fold = "" if holdout == FOLDS[0] else "-" + "-".join(sorted(holdout.split(",")))
-        evaluation = {name: built(folder + fold, settings, holdout) for name, (folder, settings) in EVALUATION_SETS.items()}
-        evaluation["drawn outlines"] = built("data/mini-drawn-val" + fold, dict(annotations=args.drawn), holdout)
-        data = built(TRAINING_SETS["mixed-1200-outlined"][0] + fold, TRAINING_SETS["mixed-1200-outlined"][1], holdout)
+        fold, evaluation, data = fold_sets(holdout, args.drawn)
         for seed in seeds:
             config = preset("demo", data=data, seed=seed, val_every=100_000, average_last=args.average_last)
             run = run_cached(config, out / "runs", f"demo-average{fold}-seed{seed}")
