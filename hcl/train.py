@@ -216,7 +216,6 @@ class WeightAverage:
             net.load_state_dict(live)
 
 
-
 @dataclass
 class Training:
     """Everything :func:`train_step` needs, built from one configuration by :func:`build_training`.
