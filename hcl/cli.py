@@ -130,26 +130,25 @@ def _evaluate(args) -> int:
         write_json(summary, args.json)
         print(f"wrote {args.json}")
     if tables:
-        tables[0].parent.mkdir(parents=True, exist_ok=True)
-        for path in tables:
-            which = path.stem.split("_")[1]
-            markdown = path.suffix == ".md"
-            path.write_text(table(summary, which, fmt="markdown" if markdown else "csv") + ("\n" if markdown else ""))
+        Path(args.tables).mkdir(parents=True, exist_ok=True)
+        for path, which, fmt in tables:
+            path.write_text(table(summary, which, fmt=fmt) + ("\n" if fmt == "markdown" else ""))
         print(f"wrote Tables II and III (markdown and CSV) to {args.tables}")
     return 0
 
 
-def table_files(folder: str, force: bool) -> list[Path]:
-    """The four files ``--tables DIR`` writes, checked before the evaluation: DIR a folder (or absent),
-    and none of them replaced without ``--force``."""
+def table_files(folder: str, force: bool) -> list[tuple[Path, str, str]]:
+    """``(path, table, format)`` of the four files ``--tables DIR`` writes, checked before the evaluation:
+    DIR a folder (or absent), and none of them replaced without ``--force``."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UserInputError(f"{folder}: exists and is not a folder; choose another --tables DIR")
-    paths = [folder / f"table_{which}.{ext}" for which in ("II", "III") for ext in ("md", "csv")]
-    for path in paths:
+    files = [(folder / f"table_{which}.{ext}", which, fmt) for which in ("II", "III")
+             for ext, fmt in (("md", "markdown"), ("csv", "csv"))]
+    for path, _, _ in files:
         if path.exists() and not force:
             raise UserInputError(f"{path}: already exists; choose another --tables DIR or pass --force to replace it")
-    return paths
+    return files
 
 
 def _harmonize(args) -> int:

@@ -3,7 +3,7 @@
 The demo's score on held-out photos moves more with the seed than with any switch we tried. One known remedy is
 an ensemble: run the networks trained with seeds 0, 1 and 2 and average their harmonized images. This scores
 that average, on the runs of ``tools/weight_average.py`` (their last weights, the `demo` recipe as shipped), against
-each seed alone, on both folds of validation photos and the three kinds of mask (snapped outlines, generated
+each seed alone (as that tool scored it, from the run's ``scores.json``), on both folds of validation photos and the three kinds of mask (snapped outlines, generated
 regions, drawn outlines). The test split is not used.
 
     python tools/weight_average.py --drawn build/drawn-outlines/bundled.json   # trains the runs (cached)
@@ -53,12 +53,13 @@ def main() -> None:
     folds = []
     for holdout in FOLDS:
         fold, evaluation, data = fold_sets(holdout, args.drawn)
-        members = []
+        members, alone = [], []
         for seed in (0, 1, 2):
             config = preset("demo", data=data, seed=seed, val_every=100_000, average_last=args.average_last)
             run = run_cached(config, args.runs, f"demo-average{fold}-seed{seed}")
             members.append(load_harmonizer(LastWeights(run, Path("build/weight-average") / run.path.name).checkpoint))
-        scores = {kind: {"seeds": [fmse(m, root)["model"] for m in members], **fmse(OutputMean(members), root)}
+            alone.append(json.loads((run.path / "scores.json").read_text())["last"])  # tools/weight_average.py's
+        scores = {kind: {"seeds": [a[kind]["model"]["fmse"] for a in alone], **fmse(OutputMean(members), root)}
                   for kind, root in evaluation.items()}
         folds.append({"held out": holdout, "fMSE": scores})
         print(holdout, {kind: {"seeds": [round(v, 1) for v in s["seeds"]], "ensemble": round(s["model"], 1),
