@@ -12,6 +12,7 @@ One module per idea of the paper:
 - :mod:`hcl.fusion`            external style fusion, Eqs. (1)-(7), and the AdaIN / RAIN variants
 - :mod:`hcl.colour_transform`  our output head: one colour transform per image, from a boundary fit (not in the paper)
 - :mod:`hcl.model`             the generator, ``build('paper' | 'tiny' | 'demo')`` and ``net.harmonize`` at any size (III-A, Table IV)
+- :mod:`hcl.ensemble`          several networks trained alike, their outputs averaged (the shipped demo; not in the paper)
 - :mod:`hcl.contrastive`       region-wise sampling and InfoNCE, Eqs. (8)-(12), under five readings (section III-B)
 - :mod:`hcl.contrastive_alone` L_HCL alone on an image's pixels: what the loss does when nothing else pulls
 - :mod:`hcl.losses`            L1, L_pixel and L_all, Eq. (13) (section III-C)

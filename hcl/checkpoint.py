@@ -4,12 +4,14 @@ A checkpoint is a dict with ``config`` (the whole :class:`hcl.config.RunConfig` 
 model is rebuilt from the checkpoint alone), ``model`` (state dict), ``step``, ``format`` and, for
 training checkpoints, ``criterion``, ``optimizer``, ``scheduler`` and ``rng``. The demo checkpoint
 shipped in ``hcl/assets/`` holds only what inference needs, in float16, and the ``command`` that
-made it.
+made it. An inference checkpoint may hold several networks trained alike (``members``: their weights, the
+first also stored as ``model``; ``seeds``): they are loaded as one :class:`hcl.ensemble.HarmonizationEnsemble`.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -66,24 +68,40 @@ def inference_weights(state: dict) -> dict:
 
 def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
     """``(network in eval mode on device, checkpoint dict)``; ``None`` is the shipped demo; ``device``
-    'cpu', 'cuda' or 'auto'."""
+    'cpu', 'cuda' or 'auto'. A checkpoint of several networks (``members``) gives a
+    :class:`hcl.ensemble.HarmonizationEnsemble` of them."""
+    from hcl.ensemble import HarmonizationEnsemble
     from hcl.model import HarmonizationNet
     from hcl.runtime import resolve_device
 
     device = resolve_device(str(device))
     state = path if isinstance(path, dict) else load_checkpoint(path)
     config = config_of(state)
-    net = HarmonizationNet(config.model, config.data.image_size)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in inference_weights(state).items()})
+    nets = []
+    for weights in state.get("members") or [inference_weights(state)]:
+        net = HarmonizationNet(config.model, config.data.image_size)
+        net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+        nets.append(net)
+    net = nets[0] if len(nets) == 1 else HarmonizationEnsemble(nets)
     return net.to(device).eval(), state
 
 
-def export_inference_checkpoint(state: dict, path: str | Path, extra: dict | None = None) -> None:
-    """A small checkpoint for inference only: float16 weights, the configuration, step and ``extra``."""
-    slim = {
-        "model": {k: (v.half() if v.is_floating_point() else v) for k, v in inference_weights(state).items()},
-        "config": state["config"],
-        "step": state.get("step"),
-        **(extra or {}),
-    }
+def export_inference_checkpoint(state: dict | list[dict], path: str | Path, extra: dict | None = None) -> None:
+    """A small checkpoint for inference only: float16 weights, the configuration, step and ``extra``.
+
+    ``state`` may be a list of training checkpoints of one recipe that differ only in their seed: the file
+    then holds every network's weights (``members``, the first also as ``model``, stored once) and their
+    ``seeds``, and loads as their output ensemble."""
+    states = state if isinstance(state, list) else [state]
+    configs = [config_of(s) for s in states]
+    first = configs[0].flat()
+    for other in configs[1:]:
+        differ = sorted(k for k, v in replace(other, seed=configs[0].seed, out=configs[0].out).flat().items()
+                        if first.get(k) != v)
+        if differ:
+            raise ValueError(f"ensemble members must share a recipe and differ only in their seed; these differ: {differ}")
+    members = [{k: (v.half() if v.is_floating_point() else v) for k, v in inference_weights(s).items()} for s in states]
+    slim = {"model": members[0], "config": states[0]["config"], "step": states[0].get("step"), **(extra or {})}
+    if len(members) > 1:
+        slim.update(members=members, seeds=[c.seed for c in configs])
     save_checkpoint(slim, path)

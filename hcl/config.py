@@ -279,7 +279,10 @@ DEMO_SWITCHES = dict(
 # is turned back to the paper's "map", and the shipped checkpoint retrained without it.
 # average_last (the weights averaged over the last third of the steps) was measured too (tools/weight_average.py,
 # results/weight-average: two folds, three seeds, paired within each run) and is not a switch: better on 3, 4 and
-# 3 runs of six on the three kinds, mean differences far inside the seed spread.
+# 3 runs of six on the three kinds, mean differences far inside the seed spread. The shipped checkpoint holds
+# three networks of this preset (seeds 0, 1, 2) and averages their outputs (hcl.ensemble; the Makefile's
+# DEMO_SEEDS): better than the seeds' mean in all six cells of tools/seed_ensemble.py, so it is the checkpoint's
+# switch rather than the preset's (each network is one `hcl train --config demo` run).
 
 _PAPER = RunConfig().replace(**PAPER_METHOD)
 

@@ -35,7 +35,8 @@ class Harmonizer:
         self.source = source
 
     def __repr__(self) -> str:
-        return f"Harmonizer({self.source or 'network'}, runs at {self.net_size} px on {self.device})"
+        networks = f", {len(self.net)} networks averaged" if hasattr(self.net, "members") else ""
+        return f"Harmonizer({self.source or 'network'}{networks}, runs at {self.net_size} px on {self.device})"
 
     def harmonize_tensor(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """B×3×H×W in [0, 1] and B×1×H×W (binarized at 0.5) → B×3×H×W, background exact:
@@ -111,7 +112,8 @@ def net_size_of(state: dict) -> int:
 
 
 def load_harmonizer(checkpoint: str | Path | None = None, device="cpu") -> Harmonizer:
-    """The harmonizer of a checkpoint (``None``: the shipped demo checkpoint) on ``device``."""
+    """The harmonizer of a checkpoint (``None``: the shipped demo checkpoint) on ``device``. A checkpoint of
+    several networks (the shipped demo holds three) averages their images: :mod:`hcl.ensemble`."""
     net, state = model_from_checkpoint(checkpoint, device)
     source = str(checkpoint) if checkpoint is not None else f"the demo checkpoint {DEMO_CHECKPOINT.name}"
     return Harmonizer(net, net_size_of(state), device, source)

@@ -34,7 +34,9 @@ CI_PARAMETERS = {
                       "TINY_ABLATION_DIR": str(REPO / "results" / "ablation-tiny"),
                       "DEMO_DATA_DIR": str(REPO / "results" / "demo-data"),
                       "DEMO_SWITCHES_DIR": str(REPO / "results" / "demo-switches"),
-                      "DRAWN_DIR": str(REPO / "results" / "drawn-outlines"), "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
+                      "DRAWN_DIR": str(REPO / "results" / "drawn-outlines"),
+                      "DEMO_ENSEMBLE_FILE": str(REPO / "results" / "demo-ensemble" / "test.json"),
+                      "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
 
