@@ -11,12 +11,11 @@ first also stored as ``model``; ``seeds``): they are loaded as one :class:`hcl.e
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from hcl.config import RunConfig
+from hcl.config import RUNTIME_SETTINGS, RunConfig
 from hcl.files import write_atomically
 from hcl.errors import UserInputError
 
@@ -89,17 +88,19 @@ def model_from_checkpoint(path: str | Path | None = None, device="cpu"):
 def export_inference_checkpoint(state: dict | list[dict], path: str | Path, extra: dict | None = None) -> None:
     """A small checkpoint for inference only: float16 weights, the configuration, step and ``extra``.
 
-    ``state`` may be a list of training checkpoints of one recipe that differ only in their seed: the file
+    ``state`` may be a list of training checkpoints of one recipe that differ only in their seed (and in
+    :data:`hcl.config.RUNTIME_SETTINGS`, such as the device or the run folder): the file
     then holds every network's weights (``members``, the first also as ``model``, stored once) and their
     ``seeds``, and loads as their output ensemble."""
     states = state if isinstance(state, list) else [state]
     configs = [config_of(s) for s in states]
     first = configs[0].flat()
     for other in configs[1:]:
-        differ = sorted(k for k, v in replace(other, seed=configs[0].seed, out=configs[0].out).flat().items()
-                        if first.get(k) != v)
+        differ = sorted(k for k, v in other.flat().items()
+                        if first.get(k) != v and k != "seed" and k not in RUNTIME_SETTINGS)
         if differ:
-            raise ValueError(f"ensemble members must share a recipe and differ only in their seed; these differ: {differ}")
+            raise UserInputError(f"ensemble members must share a recipe and differ only in their seed; "
+                                 f"these settings differ: {differ}")
     members = [{k: (v.half() if v.is_floating_point() else v) for k, v in inference_weights(s).items()} for s in states]
     slim = {"model": members[0], "config": states[0]["config"], "step": states[0].get("step"), **(extra or {})}
     if len(members) > 1:

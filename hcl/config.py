@@ -209,6 +209,10 @@ def _run_fields() -> list[str]:
     return [f.name for f in fields(RunConfig) if f.name not in RunConfig.SECTIONS]
 
 
+# settings that say where and how a run is carried out, not what it computes (same result on one machine)
+RUNTIME_SETTINGS = ("out", "device", "workers", "log_every", "save_every", "val_every", "val_images", "grad_norm_every")
+
+
 def flat_fields() -> dict[str, tuple[str | None, Any]]:
     """``{flat name: (section or None, dataclass field)}`` for every setting."""
     out = {}

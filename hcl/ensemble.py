@@ -40,6 +40,15 @@ class HarmonizationEnsemble(nn.Module):
     def __len__(self) -> int:
         return len(self.members)
 
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)  # parameters, buffers and submodules, as nn.Module keeps them
+        except AttributeError:
+            if name.startswith("_") or "members" not in self._modules:
+                raise
+            raise AttributeError(f"an ensemble of {len(self._modules['members'])} networks has no {name!r} of its own "
+                                 f"(it averages their images); one network's is .members[i].{name}") from None
+
     def forward(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """B×3×H×W composite in [0, 1], B×1×H×W mask → the members' mean image, composed as each member does."""
         pred = torch.stack([member.features(composite, mask)["pred"] for member in self.members]).mean(0)

@@ -17,12 +17,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from hcl.config import RunConfig
+from hcl.config import RUNTIME_SETTINGS, RunConfig
 from hcl.files import write_atomically
 from hcl.rundir import RunDirectory
 
 # settings that change how a run is carried out, not what it computes
-NOT_IDENTITY = ("out", "device", "workers", "log_every", "save_every", "val_every", "val_images", "grad_norm_every")
+NOT_IDENTITY = RUNTIME_SETTINGS
 IDENTITY_FILE = "identity.json"
 PACKAGE = Path(__file__).resolve().parent
 

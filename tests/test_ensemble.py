@@ -6,6 +6,7 @@ import torch
 from hcl.checkpoint import export_inference_checkpoint, load_checkpoint, model_from_checkpoint
 from hcl.config import preset
 from hcl.ensemble import HarmonizationEnsemble
+from hcl.errors import UserInputError
 from hcl.inference import load_harmonizer
 from hcl.model import HarmonizationNet, build
 
@@ -93,6 +94,28 @@ def test_a_list_of_one_state_exports_one_network(tmp_path):
 
 
 def test_an_ensemble_of_different_recipes_is_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"only in their seed; these differ: \[.steps.\]"):
+    with pytest.raises(UserInputError, match=r"only in their seed; these settings differ: \[.steps.\]"):
         export_inference_checkpoint([_training_state(0), _training_state(1, steps=500)], tmp_path / "mixed.pt")
     assert not (tmp_path / "mixed.pt").exists()
+
+
+def test_members_may_differ_in_where_they_ran(tmp_path):
+    states = [_training_state(0, device="cpu", workers=0), _training_state(1, device="auto", workers=2, val_every=50)]
+    export_inference_checkpoint(states, tmp_path / "two.pt")
+    assert load_checkpoint(tmp_path / "two.pt")["seeds"] == [0, 1]
+
+
+def test_one_networks_internals_are_reached_through_members():
+    ensemble = HarmonizationEnsemble([_member(0), _member(1)])
+    with pytest.raises(AttributeError, match=r"members\[i\]\.features"):
+        ensemble.features
+    assert callable(ensemble.members[1].features) and ensemble.image_size == 64
+
+
+def test_the_shipped_demo_is_three_seeds_of_the_demo_preset_averaged():
+    harmonizer = load_harmonizer()
+    state = load_checkpoint(None)
+    assert isinstance(harmonizer.net, HarmonizationEnsemble) and len(harmonizer.net) == 3
+    assert state["seeds"] == [0, 1, 2] and state["config"]["preset"] == "demo"
+    first, second = (dict(m.named_parameters()) for m in harmonizer.net.members[:2])
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # three trainings, not one network thrice

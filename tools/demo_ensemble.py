@@ -4,11 +4,10 @@ Measured after the choice, which was made on validation photos (``tools/seed_ens
 ``results/weight-average/seed_ensemble.json``); nothing here chooses anything. Three test sets of the same two
 photos (coffee, rocket), 256 px: the mini set's snapped object outlines (the headline), the same objects'
 outlines as drawn by hand (``data/mini-drawn``, ``tools/drawn_outlines.py``) and generated regions
-(``hcl data make-mini data/mini-generated-test --masks generated``). The members are the runs
-``make demo-checkpoint`` trained (``runs/demo-seed0`` …), which are not committed.
+(``hcl data make-mini data/mini-generated-test --masks generated``). Each member is scored with the weights the
+checkpoint holds (float16, as shipped), so no training run is needed.
 
-    make demo-checkpoint
-    python tools/demo_ensemble.py
+    python tools/demo_ensemble.py            # the shipped checkpoint; after make demo-checkpoint, the new one
 """
 
 from __future__ import annotations
@@ -20,35 +19,37 @@ from pathlib import Path
 from hcl.checkpoint import DEMO_CHECKPOINT, load_checkpoint
 from hcl.data import IHarmony4
 from hcl.evaluate import evaluate, summarize
-from hcl.inference import load_harmonizer
+from hcl.inference import Harmonizer, load_harmonizer
 
 TEST_SETS = {"snapped outlines": "data/mini-iharmony4", "drawn outlines": "data/mini-drawn",
              "generated regions": "data/mini-generated-test"}
 METRICS = ("fmse", "mse", "psnr", "fssim")
 
 
-def scores(checkpoint, root: str) -> dict:
-    summary = summarize(evaluate(IHarmony4(root, "test", image_size=256), load_harmonizer(checkpoint),
-                                 progress=False, baselines=True))
+def scores(harmonizer, root: str) -> dict:
+    summary = summarize(evaluate(IHarmony4(root, "test", image_size=256), harmonizer, progress=False, baselines=True))
     return {method: {m: summary[method]["All"][m] for m in METRICS} for method in summary}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", default=str(DEMO_CHECKPOINT), help="the ensemble (default: the shipped one)")
-    parser.add_argument("--runs", default="runs/demo-seed{seed}", help="its members' run folders, {seed} filled in")
+    parser.add_argument("--checkpoint", default=None, help="a checkpoint of several networks (default: the shipped one)")
     parser.add_argument("--out", default="results/demo-ensemble/test.json")
     args = parser.parse_args()
-    seeds = load_checkpoint(args.checkpoint)["seeds"]
-    members = {seed: Path(args.runs.format(seed=seed)) / "checkpoints" / "last.pt" for seed in seeds}
-    result = {"checkpoint": args.checkpoint, "seeds": seeds, "test sets": {}}
+    state = load_checkpoint(args.checkpoint)
+    if "members" not in state:
+        parser.error(f"{args.checkpoint or DEMO_CHECKPOINT}: holds one network, not an ensemble; nothing to compare")
+    ensemble = load_harmonizer(args.checkpoint)
+    members = {seed: Harmonizer(net, ensemble.net_size) for seed, net in zip(state["seeds"], ensemble.net.members)}
+    name = args.checkpoint or f"hcl/assets/{DEMO_CHECKPOINT.name}"
+    result = {"checkpoint": name, "seeds": state["seeds"], "test sets": {}}
     for kind, root in TEST_SETS.items():
-        ensemble = scores(args.checkpoint, root)
-        by_seed = {str(seed): scores(path, root)["model"] for seed, path in members.items()}
-        result["test sets"][kind] = {"data": root, "composite": ensemble["composite"], "fit": ensemble["fit"],
-                                     "ensemble": ensemble["model"], "members": by_seed}
-        print(kind, {"composite": round(ensemble["composite"]["fmse"], 1), "fit": round(ensemble["fit"]["fmse"], 1),
-                     "ensemble": round(ensemble["model"]["fmse"], 1),
+        together = scores(ensemble, root)
+        by_seed = {str(seed): scores(member, root)["model"] for seed, member in members.items()}
+        result["test sets"][kind] = {"data": root, "composite": together["composite"], "fit": together["fit"],
+                                     "ensemble": together["model"], "members": by_seed}
+        print(kind, {"composite": round(together["composite"]["fmse"], 1), "fit": round(together["fit"]["fmse"], 1),
+                     "ensemble": round(together["model"]["fmse"], 1),
                      "members": [round(s["fmse"], 1) for s in by_seed.values()]}, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
