@@ -388,8 +388,9 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True) -> dic
         gathered = [torch.zeros_like(fingerprint) for _ in range(runtime.world_size)]
         dist.all_gather(gathered, fingerprint)
         summary["ranks_in_sync"] = all(torch.equal(gathered[0], g) for g in gathered)
-        dist.barrier()
     if runtime.is_main:
         run.write_summary(summary)
+    if runtime.distributed:
+        dist.barrier()  # every rank done before any tears the group down (a rank leaving early can abort gloo)
     runtime.stop()
     return summary
