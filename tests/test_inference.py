@@ -181,7 +181,7 @@ def test_the_seed_ensemble_tool_averages_its_members_inside_the_mask_only():
     from tests.conftest import REPO
 
     sys.path.insert(0, str(REPO / "tools"))
-    from seed_ensemble import OutputMean
+    from seed_ensemble import output_mean
 
     members = []
     for seed in (0, 1):
@@ -192,7 +192,7 @@ def test_the_seed_ensemble_tool_averages_its_members_inside_the_mask_only():
     composite = torch.rand(2, 3, 64, 64)
     mask = torch.zeros(2, 1, 64, 64)
     mask[..., 16:48, 20:40] = 1
-    mean = OutputMean(members).harmonize_tensor(composite, mask)
+    mean = output_mean(members).harmonize_tensor(composite, mask)
     outputs = [m.harmonize_tensor(composite, mask) for m in members]
     inside = mask.expand_as(composite) > 0
     torch.testing.assert_close(mean[inside], ((outputs[0] + outputs[1]) / 2)[inside])

@@ -16,19 +16,13 @@ import argparse
 import json
 from pathlib import Path
 
+from tiny_recipe import harmonizer_scores as scores  # tools/ is the script's folder
+
 from hcl.checkpoint import DEMO_CHECKPOINT, load_checkpoint
-from hcl.data import IHarmony4
-from hcl.evaluate import evaluate, summarize
 from hcl.inference import Harmonizer, load_harmonizer
 
 TEST_SETS = {"snapped outlines": "data/mini-iharmony4", "drawn outlines": "data/mini-drawn",
              "generated regions": "data/mini-generated-test"}
-METRICS = ("fmse", "mse", "psnr", "fssim")
-
-
-def scores(harmonizer, root: str) -> dict:
-    summary = summarize(evaluate(IHarmony4(root, "test", image_size=256), harmonizer, progress=False, baselines=True))
-    return {method: {m: summary[method]["All"][m] for m in METRICS} for method in summary}
 
 
 def main() -> None:

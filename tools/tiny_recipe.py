@@ -58,13 +58,17 @@ SCORED_ON_TRAINING_PHOTOS = ("b4-250", "b4-64px", "b4-64px-1000")
 STEPS = 500
 
 
-def score(run, data: str, split: str = "test") -> dict:
-    """Composite, fit alone and the trained network on one split of the validation set at 256 px (fMSE, MSE,
-    PSNR, fSSIM): ``test``, the held-out validation photos; ``train``, the photos the run trained on."""
-    summary = summarize(evaluate(IHarmony4(data, split, image_size=256), load_harmonizer(run.checkpoint),
-                                 progress=False, baselines=True))
+def harmonizer_scores(harmonizer, data: str, split: str = "test") -> dict:
+    """Composite, fit alone and ``harmonizer`` on one split of ``data`` at 256 px (fMSE, MSE, PSNR, fSSIM)."""
+    summary = summarize(evaluate(IHarmony4(data, split, image_size=256), harmonizer, progress=False, baselines=True))
     return {method: {metric: summary[method]["All"][metric] for metric in ("fmse", "mse", "psnr", "fssim")}
             for method in summary}
+
+
+def score(run, data: str, split: str = "test") -> dict:
+    """:func:`harmonizer_scores` of a run's network on one split of the validation set: ``test``, the held-out
+    validation photos; ``train``, the photos the run trained on."""
+    return harmonizer_scores(load_harmonizer(run.checkpoint), data, split)
 
 
 def main() -> None:
