@@ -305,7 +305,8 @@ def prepare_run(config: RunConfig, resume: bool, runtime: Runtime) -> tuple[RunD
     """Part 1: the run folder (checked, ``config.json`` written) and the training and validation sets."""
     data = config.data
     train_set = IHarmony4(data.data, "train", image_size=data.image_size, augment=True, seed=config.seed,
-                          colour_jitter=data.colour_jitter, crop_scale=data.crop_scale)
+                          colour_jitter=data.colour_jitter, foreground_jitter=data.foreground_jitter,
+                          crop_scale=data.crop_scale)
     val_set = IHarmony4(data.val_data or data.data, "test", image_size=256)
     if batches_per_epoch(len(train_set), config.optim.batch_size, runtime.world_size) == 0:
         raise UserInputError(f"{data.data}: {len(train_set)} training triples cannot fill one batch of "

@@ -60,6 +60,7 @@ PAPER_TEXT = {
     "weight_decay": ("We leverage the AdamW optimizer [49] with default setting", 0.01),
     "image_size": ("All the images are resized to 256×256, random cropped and flipped", 256),
     "colour_jitter": ("All the images are resized to 256×256, random cropped and flipped", 0.0),  # nothing else
+    "foreground_jitter": ("All the images are resized to 256×256, random cropped and flipped", 0.0),
 }
 
 
@@ -242,7 +243,8 @@ def test_the_constructors_take_their_defaults_from_the_config():
         hcl_alone: {"k": loss.k, "tau": loss.tau, "factor": loss.factor},
         patch_explorer: {"tau": loss.tau, "factor": loss.factor},
         IHarmony4: {"image_size": DataConfig().image_size, "crop_scale": DataConfig().crop_scale,
-                    "colour_jitter": DataConfig().colour_jitter},
+                    "colour_jitter": DataConfig().colour_jitter,
+                    "foreground_jitter": DataConfig().foreground_jitter},
         train_step: {"amp": RunConfig().amp, "grad_clip": OptimConfig().grad_clip},
     }
     for target, values in expected.items():

@@ -97,6 +97,32 @@ def test_augmentation_applies_one_crop_and_flip_to_composite_mask_and_real(tmp_p
     assert (real[~mask] <= 120 / 255 + tolerance).all()
 
 
+@settings(max_examples=15, deadline=None)
+@given(index=st.integers(0, 4), seed=st.integers(0, 10_000))
+def test_foreground_jitter_changes_only_the_composites_foreground(tmp_path_factory, index, seed):
+    root = tmp_path_factory.mktemp("striped")
+    _striped_tree(root)
+    kwargs = dict(image_size=24, augment=True, seed=seed, colour_jitter=0.2)
+    plain = IHarmony4(root, "train", **kwargs)[index]
+    changed = IHarmony4(root, "train", foreground_jitter=0.4, **kwargs)[index]
+    assert torch.equal(changed["real"], plain["real"])  # the target is untouched
+    assert torch.equal(changed["mask"], plain["mask"])  # the same crop, flip and colour jitter
+    # the crop is resized bilinearly, so pixels next to the mask mix in foreground colour: away from it,
+    # the background must be bit for bit the plain item's
+    near_mask = torch.nn.functional.max_pool2d(changed["mask"][None], 5, 1, 2)[0].bool().expand(3, -1, -1)
+    assert torch.equal(changed["composite"][~near_mask], plain["composite"][~near_mask])
+    inside = changed["mask"].bool().expand(3, -1, -1)
+    if inside.any():
+        assert not torch.allclose(changed["composite"][inside], plain["composite"][inside], atol=1e-3)
+
+
+@pytest.mark.parametrize("setting", ["colour_jitter", "foreground_jitter"])
+@pytest.mark.parametrize("value", [-0.1, 1.0, 1.5])
+def test_jitter_outside_its_range_is_refused(fixture_tree, setting, value):
+    with pytest.raises(UserInputError, match="must be in \\[0, 1\\)"):
+        IHarmony4(fixture_tree, "train", image_size=16, augment=True, **{setting: value})
+
+
 def test_seeded_augmentation_is_a_function_of_seed_epoch_and_index(fixture_tree):
     a = IHarmony4(fixture_tree, "train", image_size=16, augment=True, seed=3)
     b = IHarmony4(fixture_tree, "train", image_size=16, augment=True, seed=3)

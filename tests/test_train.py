@@ -253,3 +253,21 @@ def test_the_weight_average_tool_scores_the_last_weights_apart_from_the_average(
     for name, value in last.state_dict().items():
         assert torch.equal(value, state["model"][name].float()), name
     assert any(not torch.equal(a, b) for a, b in zip(last.state_dict().values(), averaged.state_dict().values()))
+
+
+def test_the_foreground_jitter_tool_pairs_each_run_with_the_demos_last_weights(tmp_path):
+    """tools/foreground_jitter.py's baseline is weight_average's *last* weights, fold by fold and seed by seed."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from foreground_jitter import baseline_scores
+
+    def scores(fmse):
+        return {kind: {"model": {"fmse": value}} for kind, value in fmse.items()}
+
+    rows = [{"held out": "china,ladybird", "seed": 0, "scores": {"average": scores({"outlines": 1.0}),
+                                                                   "last": scores({"outlines": 2.0})}},
+            {"held out": "astronaut,chelsea", "seed": 0, "scores": {"average": scores({"outlines": 3.0}),
+                                                                      "last": scores({"outlines": 4.0})}}]
+    path = tmp_path / "weight_average.json"
+    path.write_text(json.dumps({"rows": rows}))
+    assert baseline_scores(path) == {("china,ladybird", 0): {"outlines": 2.0},
+                                     ("astronaut,chelsea", 0): {"outlines": 4.0}}

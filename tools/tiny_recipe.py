@@ -50,6 +50,9 @@ RECIPES = {
     # more photos rather than other settings: the same validation photos held out
     "b4-outlined": ("batch 4, outline triples also from ten more photos (--extra-outlines)", dict(EARLIER, batch_size=4),
                     (0, 1)),
+    # a new disharmony each time a crop is drawn: one more colour change on the composite's foreground only
+    "b4-fg0.3": ("batch 4, foreground jitter 0.3", dict(EARLIER, batch_size=4, foreground_jitter=0.3), (0, 1)),
+    "b4-fg0.5": ("batch 4, foreground jitter 0.5", dict(EARLIER, batch_size=4, foreground_jitter=0.5), (0, 1)),
 }
 # recipes trained on another set than --data (folder → make_mini settings; the same photos held out, the same
 # test split, so every recipe is scored on --data's test split)

@@ -57,7 +57,7 @@ class IHarmony4(Dataset):
 
     def __init__(self, root, split: str, subsets=None, image_size=DataConfig.image_size, augment: bool = False,
                  seed: int | None = None, colour_jitter: float = DataConfig.colour_jitter,
-                 crop_scale: float = DataConfig.crop_scale):
+                 crop_scale: float = DataConfig.crop_scale, foreground_jitter: float = DataConfig.foreground_jitter):
         self.root = Path(root)
         self.split = split
         self.triples = list_triples(self.root, split, subsets)
@@ -69,6 +69,10 @@ class IHarmony4(Dataset):
             raise UserInputError("augment=True needs an image_size (crops are resized to it)")
         self.augment = augment
         self.colour_jitter = float(colour_jitter)
+        self.foreground_jitter = float(foreground_jitter)
+        for name, value in (("--colour-jitter", self.colour_jitter), ("--foreground-jitter", self.foreground_jitter)):
+            if not 0 <= value < 1:
+                raise UserInputError(f"{name} {value}: must be in [0, 1) (a factor 1 ± J on each colour setting)")
         if not 0 < crop_scale <= 1:
             raise UserInputError(f"--crop-scale {crop_scale}: must be in (0, 1]")
         self.crop_scale = (float(crop_scale), 1.0)
@@ -133,6 +137,9 @@ class IHarmony4(Dataset):
             if self.colour_jitter > 0:
                 jitter = [1 + self.colour_jitter * (2 * uniform() - 1) for _ in range(6)]
                 composite, real = (colour_change(t, *jitter) for t in (composite, real))
+            if self.foreground_jitter > 0:
+                change = [1 + self.foreground_jitter * (2 * uniform() - 1) for _ in range(6)]
+                composite = torch.where(mask.bool(), colour_change(composite, *change), composite)
         if self.size is not None:
             composite = resize_image(composite, self.size)
             real = resize_image(real, self.size)
