@@ -114,6 +114,8 @@ def test_foreground_jitter_changes_only_the_composites_foreground(tmp_path_facto
     inside = changed["mask"].bool().expand(3, -1, -1)
     if inside.any():
         assert not torch.allclose(changed["composite"][inside], plain["composite"][inside], atol=1e-3)
+    again = IHarmony4(root, "train", foreground_jitter=0.4, **kwargs)[index]  # a pure function of (seed, epoch, index)
+    assert torch.equal(again["composite"], changed["composite"])
 
 
 @pytest.mark.parametrize("setting", ["colour_jitter", "foreground_jitter"])

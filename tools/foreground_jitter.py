@@ -18,7 +18,10 @@ those runs' numbers to the hundredth.
     python tools/foreground_jitter.py --drawn build/drawn-outlines/bundled.json
 
 (``make foreground-jitter`` runs both: six runs of about 4 minutes, 40 minutes with the scoring, on 2 cores;
-finished runs are reused, as ``hcl ablate``'s.)
+finished runs are reused, as ``hcl ablate``'s.) ``OUT/foreground_jitter.json`` holds F = 0.3; another
+``--foreground-jitter`` writes ``OUT/foreground_jitter-<F>.json``. The committed first-fold runs were trained
+by hand with the same settings (``hcl train --config demo … --foreground-jitter 0.3``) and copied under the
+names this tool gives them, so their ``config.json`` names another output folder; the tool reused them.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ def main() -> None:
                          "fmse minus demo": difference})
             print(holdout, seed, {kind: round(d, 1) for kind, d in difference.items()}, flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "foreground_jitter.json").write_text(json.dumps(
+    name = "foreground_jitter.json" if jitter == 0.3 else f"foreground_jitter-{jitter:g}.json"
+    (out / name).write_text(json.dumps(
         {"foreground_jitter": jitter, "folds": FOLDS, "seeds": seeds, "baseline": str(BASELINE), "rows": rows},
         indent=1) + "\n")
 

@@ -21,7 +21,8 @@ CONTRAST_PIVOT = 0.5  # one fixed grey for every image: a per-image mean would d
 
 def colour_change(image: torch.Tensor, brightness: float, contrast: float, saturation: float,
                   red: float, green: float, blue: float) -> torch.Tensor:
-    """One global colour change of a 3×H×W image in [0, 1] (the same call on composite and real).
+    """One global colour change of a 3×H×W image in [0, 1] (colour jitter: the same call on composite and
+    real; foreground jitter: on the composite, kept inside the mask only).
 
     Every step is a function of each pixel alone (contrast pivots around the fixed grey
     ``CONTRAST_PIVOT``, not the image's own mean), so pixels equal in composite and real, the whole
@@ -47,6 +48,11 @@ class IHarmony4(Dataset):
         alike. The pair stays a valid example, but absolute colours of the training photos can no
         longer be memorized: on a small dataset this makes the net rely on foreground/background
         cues. Not in the paper (which crops and flips only); off by default.
+    foreground_jitter: with ``augment``, then one more such change, within ±foreground_jitter, drawn
+        after the crop and the colour jitter and applied to the composite's foreground only (the real
+        image and the background untouched): a new disharmony each time an item is drawn, so a set of
+        a few photos stops being a few fixed pairs. Not in the paper; off by default (0 draws nothing,
+        so items are bit for bit those without it). Both jitters must lie in [0, 1).
     crop_scale: with ``augment``, the smallest share of the image area a random crop keeps (at most 1).
     seed: with ``augment``, None draws from torch's global RNG (worker-seeded by the DataLoader);
         an int makes each item's crop a pure function of (seed, epoch, index), so a resumed
