@@ -111,7 +111,7 @@ def _evaluate(args) -> int:
     records = evaluate(dataset, harmonizer, args.batch_size, args.convention, baselines=True)
     summary = summarize(records)
     which = "the shipped demo checkpoint" if args.checkpoint is None else args.checkpoint
-    averaged = f", {len(harmonizer.net)} networks' outputs averaged" if hasattr(harmonizer.net, "members") else ""
+    averaged = f", {harmonizer.networks} networks' outputs averaged" if harmonizer.networks > 1 else ""
     print(f"{len(records)} {args.split} images at {args.image_size} px, model: {which} (runs at "
           f"{harmonizer.net_size} px{averaged}), PSNR convention: {args.convention}; baseline: the closed-form boundary fit "
           "alone (no learning; a transform-head network starts as it)")

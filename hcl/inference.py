@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from hcl.checkpoint import DEMO_CHECKPOINT, config_of, model_from_checkpoint
+from hcl.ensemble import HarmonizationEnsemble
 from hcl.errors import UserInputError
 from hcl.model import FIT_SIDE, HarmonizationNet  # noqa: F401 - FIT_SIDE re-exported
 from hcl.runtime import resolve_device
@@ -34,8 +35,13 @@ class Harmonizer:
         self.net_size = int(net_size or net.image_size)
         self.source = source
 
+    @property
+    def networks(self) -> int:
+        """How many networks' images it averages: 1, or the members of a :class:`hcl.ensemble.HarmonizationEnsemble`."""
+        return len(self.net.members) if isinstance(self.net, HarmonizationEnsemble) else 1
+
     def __repr__(self) -> str:
-        networks = f", {len(self.net)} networks averaged" if hasattr(self.net, "members") else ""
+        networks = f", {self.networks} networks averaged" if self.networks > 1 else ""
         return f"Harmonizer({self.source or 'network'}{networks}, runs at {self.net_size} px on {self.device})"
 
     def harmonize_tensor(self, composite: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -77,13 +77,15 @@ def test_an_exported_ensemble_loads_as_its_members_averaged(tmp_path):
 
     harmonizer = load_harmonizer(tmp_path / "ensemble.pt")
     assert isinstance(harmonizer.net, HarmonizationEnsemble) and len(harmonizer.net) == 3
-    assert "3 networks averaged" in repr(harmonizer)
+    assert harmonizer.networks == 3 and "3 networks averaged" in repr(harmonizer)
     for member, state in zip(harmonizer.net.members, states):
         for name, value in member.state_dict().items():
             assert torch.equal(value, state["model"][name].half().float() if value.is_floating_point()
                                else state["model"][name]), name
     single, _ = model_from_checkpoint(tmp_path / "single.pt")
     assert isinstance(single, HarmonizationNet)
+    assert load_harmonizer(tmp_path / "single.pt").networks == 1
+    assert "averaged" not in repr(load_harmonizer(tmp_path / "single.pt"))
     assert torch.equal(harmonizer.net.members[0].head.mlp[-1].weight, single.head.mlp[-1].weight)
 
 
