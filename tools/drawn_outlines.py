@@ -9,8 +9,8 @@ the change; along a real edge, as on our snapped outlines, the fit is worse than
 
 - validation (the choice): the validation photos *china* and *ladybird* with drawn outlines
   (``data/mini-drawn-val``), beside their snapped outlines and generated regions (``tools/demo_data.py``'s
-  sets), for the `demo` recipe (``demo``: trained on ``data/mini-mixed-1200-outlined-val``, its runs the same as
-  ``make demo-steps``'s) and for a training set that adds the drawn outlines to the snapped ones
+  sets), for the `demo` recipe (``demo``: trained on ``data/mini-mixed-1200-outlined-val``, its runs the same
+  trajectories as ``make weight-average``'s) and for a training set that adds the drawn outlines to the snapped ones
   (``snapped+drawn``: each of the 19 photos' objects outlined both ways, ``data/mini-mixed-drawn-val``), three
   paired seeds each;
 - a second fold (``--holdout astronaut,chelsea --rows demo``): the same three kinds of mask of two other
