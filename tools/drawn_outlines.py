@@ -13,15 +13,15 @@ the change; along a real edge, as on our snapped outlines, the fit is worse than
   trajectories as ``make weight-average``'s) and for a training set that adds the drawn outlines to the snapped ones
   (``snapped+drawn``: each of the 19 photos' objects outlined both ways, ``data/mini-mixed-drawn-val``), three
   paired seeds each;
-- a second fold (``--holdout astronaut,chelsea --rows demo``): the same three kinds of mask of two other
-  validation photos, its sets and runs named with theirs, the demo recipe trained without them;
+- a second fold (``--holdout astronaut,chelsea``): the same three kinds of mask of two other validation photos,
+  its sets and runs named with theirs, both training sets built without them;
 - test (after the choice): the shipped checkpoint on the test photos with drawn outlines (``data/mini-drawn``).
 
     python tools/annotate_bundled.py --unsnapped --out build/drawn-outlines/bundled.json
     python tools/annotate_bundled.py --unsnapped --rough tools/rough_outlines_extra.json --out build/drawn-outlines/extra.json
     python tools/drawn_outlines.py --drawn build/drawn-outlines/bundled.json --drawn-extra build/drawn-outlines/extra.json
 
-(``make drawn-outlines`` runs these and the second fold: about 75 minutes on 2 cores, the sets built and nine
+(``make drawn-outlines`` runs these and the second fold: about 90 minutes on 2 cores, the sets built and twelve
 runs trained; finished runs are reused, as ``hcl ablate``'s.)
 """
 
