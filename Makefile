@@ -106,9 +106,10 @@ drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not sn
 	$(PY) tools/drawn_outlines.py --drawn $(DRAWN)/bundled.json --drawn-extra $(DRAWN)/extra.json --out results/drawn-outlines \
 		--holdout astronaut,chelsea
 
-foreground-jitter: setup data-val  ## the demo with a new foreground colour change each time a crop is drawn, against its runs without: two folds, three paired seeds (about 40 minutes)
+foreground-jitter: setup data-val  ## the demo with a new foreground colour change each time a crop is drawn (F 0.3, then 0.15), against its runs without: two folds, three paired seeds (about 80 minutes)
 	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
 	$(PY) tools/foreground_jitter.py --drawn $(DRAWN)/bundled.json
+	$(PY) tools/foreground_jitter.py --drawn $(DRAWN)/bundled.json --foreground-jitter 0.15
 
 weight-average: setup data-val  ## the demo's weights averaged over its last third, and three seeds' outputs averaged, against single runs: two folds (about 50 minutes)
 	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json

@@ -17,9 +17,9 @@ those runs' numbers to the hundredth.
     python tools/annotate_bundled.py --unsnapped --out build/drawn-outlines/bundled.json
     python tools/foreground_jitter.py --drawn build/drawn-outlines/bundled.json
 
-(``make foreground-jitter`` runs both: six runs of about 4 minutes, 40 minutes with the scoring, on 2 cores;
-finished runs are reused, as ``hcl ablate``'s.) ``OUT/foreground_jitter.json`` holds F = 0.3; another
-``--foreground-jitter`` writes ``OUT/foreground_jitter-<F>.json``. The committed first-fold runs were trained
+(``make foreground-jitter`` runs both, then the tool again with ``--foreground-jitter 0.15``: six runs of about
+4 minutes per value of F, 40 minutes with the scoring, on 2 cores; finished runs are reused, as ``hcl ablate``'s.)
+``OUT/foreground_jitter.json`` holds F = 0.3; another ``--foreground-jitter`` writes ``OUT/foreground_jitter-<F>.json``. The committed first-fold runs were trained
 by hand with the same settings (``hcl train --config demo … --foreground-jitter 0.3``) and copied under the
 names this tool gives them, so their ``config.json`` names another output folder; the tool reused them.
 """
