@@ -27,8 +27,8 @@ test split when fitted to the truth (an oracle). The head predicts that map, θ 
    from the boundary fit.
 
 In the spirit of parametric harmonization (PCT-Net, Guerreiro et al., CVPR 2023; S2CRNet, Liang et
-al., 2022, the first author's next paper). One transform per image cannot paint texture, and it
-applies exactly at any resolution (:mod:`hcl.inference`).
+al., ECCV 2022, which the paper compares in its Table IV as S2CRNet-VGG). One transform per image
+cannot paint texture, and it applies exactly at any resolution (:mod:`hcl.inference`).
 """
 
 from __future__ import annotations

@@ -468,11 +468,13 @@ def validation_curves(curves: dict, metrics=(("val_psnr", "PSNR (dB), higher is 
 
 
 def _smooth(values: np.ndarray, window: int = 10) -> np.ndarray:
+    """Trailing moving average; the first ``window - 1`` points average the values logged so far (not
+    copies of the first one, which would let a single noisy first batch bend the curve's start)."""
     finite = np.where(np.isnan(values), np.nanmean(values) if np.isfinite(values).any() else 0, values)
     window = max(1, min(window, len(finite)))
-    kernel = np.ones(window) / window
-    padded = np.concatenate([np.full(window - 1, finite[0]), finite])
-    return np.convolve(padded, kernel, mode="valid")
+    totals = np.cumsum(np.concatenate([[0.0], finite]))
+    counts = np.minimum(np.arange(1, len(finite) + 1), window)
+    return (totals[1:] - totals[np.arange(1, len(finite) + 1) - counts]) / counts
 
 
 def bar_comparison(values: dict[str, dict[str, float]], metric: str, title: str = "", errors=None,

@@ -166,3 +166,12 @@ def test_last_fifth_mean_averages_the_last_fifth_of_the_rows_and_skips_empty_cel
     log = read_log(path)
     assert last_fifth_mean(log, "hcl_accuracy") == pytest.approx(0.09)
     assert last_fifth_mean(log, "step") == pytest.approx(9.5)
+
+
+def test_smoothing_averages_the_last_window_and_only_what_was_logged_at_the_start():
+    values = np.array([4.0, 8.0, 8.0, 8.0, np.nan, 8.0, 2.0])
+    filled = np.where(np.isnan(values), np.nanmean(values), values)
+    window = 3
+    expected = [filled[max(0, i - window + 1):i + 1].mean() for i in range(len(filled))]
+    np.testing.assert_allclose(viz._smooth(values, window), expected)
+    assert viz._smooth(values, window)[1] == 6.0  # not (4 + 4 + 8) / 3: step 1 is not repeated
