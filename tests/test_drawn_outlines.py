@@ -94,3 +94,25 @@ def test_unsnapped_outlines_are_the_lines_as_drawn(tmp_path):
     line = rough_mask(rough["photos"]["astronaut"][0], astronaut.height, astronaut.width, rough)
     mask = drawn.mask(person)  # polygons re-traced from the mask: equal to the drawn line but for edge pixels
     assert (mask & line).sum() / (mask | line).sum() > 0.99
+
+
+def test_more_outlines_keeps_the_committed_ones_and_appends_the_new(tmp_path):
+    from more_outlines import more_annotations
+
+    rough = {"band": 12, "photos": {"wood": [{"category": "plank", "polygon": [[100, 250], [500, 250], [500, 450], [100, 450]]}],
+                                    "kite": [{"category": "cloud", "ellipse": [780, 100, 80, 60]}]}}
+    (tmp_path / "rough.json").write_text(json.dumps(rough))
+    out = more_annotations(tmp_path / "rough.json", tmp_path / "more.json")
+    committed, more = read_coco(EXTRA_ANNOTATIONS), read_coco(out)
+
+    def masks(coco):
+        return {(image.file_name, i): coco.mask(inst) for image in coco.images.values()
+                for i, inst in enumerate(image.instances)}
+
+    before, after = masks(committed), masks(more)
+    assert all(np.array_equal(after[key], mask) for key, mask in before.items())
+    added = sorted(set(after) - set(before))
+    kites = sum(1 for name, _ in before if name == "kite")
+    assert added == [("kite", kites), ("wood", 0)]
+    for key in added:  # snapped near the drawn shape, not empty, not the whole photo
+        assert 0.01 < after[key].mean() < 0.5

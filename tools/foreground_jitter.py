@@ -45,6 +45,14 @@ def baseline_scores(path: Path = BASELINE) -> dict:
             for row in rows}
 
 
+def paired_row(holdout: str, seed: int, scores: dict, baseline: dict) -> dict:
+    """One run's scores beside the demo's of the same fold and seed, and their differences (printed)."""
+    demo = baseline[holdout, seed]
+    difference = {kind: scores[kind]["model"]["fmse"] - demo[kind] for kind in scores}
+    print(holdout, seed, {kind: round(d, 1) for kind, d in difference.items()}, flush=True)
+    return {"held out": holdout, "seed": seed, "scores": scores, "demo fmse": demo, "fmse minus demo": difference}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--drawn", required=True, type=Path, help="the bundled photos' drawn outlines (COCO)")
@@ -60,11 +68,7 @@ def main() -> None:
         for seed in seeds:
             config = preset("demo", data=data, seed=seed, val_every=100_000, foreground_jitter=jitter)
             _, scores = scored(config, out / "runs", f"fg{jitter}{fold}-seed{seed}", evaluation)
-            demo = baseline[holdout, seed]
-            difference = {kind: scores[kind]["model"]["fmse"] - demo[kind] for kind in scores}
-            rows.append({"held out": holdout, "seed": seed, "scores": scores, "demo fmse": demo,
-                         "fmse minus demo": difference})
-            print(holdout, seed, {kind: round(d, 1) for kind, d in difference.items()}, flush=True)
+            rows.append(paired_row(holdout, seed, scores, baseline))
     out.mkdir(parents=True, exist_ok=True)
     name = "foreground_jitter.json" if jitter == 0.3 else f"foreground_jitter-{jitter:g}.json"
     (out / name).write_text(json.dumps(

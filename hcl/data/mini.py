@@ -168,8 +168,9 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
         trunk, petals, a seed head, a plant, water, land), so
         they show more objects; the generated-region triples and the test split are unchanged. Only with
         ``masks_from`` 'annotated' or 'mixed'.
-    extra_annotations: with ``extra_outlines``, other outlines of those ten photos than ours (COCO format; the
-        drawn lines unsnapped, for instance: ``tools/drawn_outlines.py``).
+    extra_annotations: with ``extra_outlines``, other outlines of the extra photos than ours (COCO format; any of
+        the 17 photos it outlines take part: the drawn lines unsnapped, ``tools/drawn_outlines.py``, or more
+        objects, ``tools/more_outlines.py``).
     holdout: the name of one *training* photo, or several comma-separated, that become this set's whole
         test split (and leave its train split): a photo-disjoint **validation** set for choosing recipes and checkpoints without
         touching the real test photos. The default set (no holdout) is unchanged by this option.
