@@ -302,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "test"])
     evaluate.add_argument("--subsets", nargs="+", choices=["HCOCO", "HAdobe5k", "HFlickr", "Hday2night"])
     evaluate.add_argument("--image-size", type=_positive_int, default=256,
-                          help="evaluation resolution; the net runs at its own and its change is upsampled (Table IV)")
+                          help="evaluation resolution; the net runs at its own, then an image output's change is upsampled and a "
+                               "colour transform applied at full size (Table IV)")
     evaluate.add_argument("--json", metavar="OUT.json", help="write the summary as JSON")
     evaluate.add_argument("--tables", metavar="DIR", help="write Tables II and III as markdown and CSV into DIR")
     evaluate.add_argument("--force", action="store_true", help="replace the --json file or the --tables files if they exist")
