@@ -10,7 +10,9 @@ on (the training split, ``scores_train``): a gap that grows with training is wha
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/tiny_recipe.json`` collects the scores,
 which notebook 05 shows. Seeds 0 and 1 per recipe, except the lr 1e-4 and crop-scale 0.2 recipes (seed 0
 only). ``b4-outlined`` trains batch 4 on another set, the validation photos' outline triples also cropped around
-18 objects in ten more photos (``TRAINING_SETS``, ``--extra-outlines``), scored on the same test split. The rule: the best validation output among the recipes whose L_HCL still ranks the positive first
+18 objects in ten more photos (``TRAINING_SETS``, ``--extra-outlines``), scored on the same test split.
+``b4-average`` is also scored through its last weights (``scores_last``: batch 4 itself, the comparison exact).
+``--recipes`` trains only the recipes named and replaces only their rows in ``OUT/tiny_recipe.json``. The rule: the best validation output among the recipes whose L_HCL still ranks the positive first
 for at least 3x chance of its queries over the last fifth of training.
 """
 
@@ -20,6 +22,9 @@ import argparse
 import json
 from pathlib import Path
 
+import torch
+
+from hcl.checkpoint import load_checkpoint
 from hcl.config import preset
 from hcl.data import IHarmony4
 from hcl.data.mini import make_mini
@@ -53,12 +58,29 @@ RECIPES = {
     # a new disharmony each time a crop is drawn: one more colour change on the composite's foreground only
     "b4-fg0.3": ("batch 4, foreground jitter 0.3", dict(EARLIER, batch_size=4, foreground_jitter=0.3), (0, 1)),
     "b4-fg0.5": ("batch 4, foreground jitter 0.5", dict(EARLIER, batch_size=4, foreground_jitter=0.5), (0, 1)),
+    # the paper's learning rate, with the jitter the earlier 1e-3 runs lacked
+    "b4-lr1e-3": ("batch 4, lr 1e-3 (the paper's)", dict(EARLIER, batch_size=4, lr=1e-3), (0, 1)),
+    # the weights averaged over the last third of the steps: one run holds both the average (scored as the row)
+    # and its last weights (``scores_last``, batch 4 itself: averaging does not touch the trajectory)
+    "b4-average": ("batch 4, weights averaged over the last third", dict(EARLIER, batch_size=4, average_last=1 / 3),
+                   (0, 1)),
 }
 # recipes trained on another set than --data (folder → make_mini settings; the same photos held out, the same
 # test split, so every recipe is scored on --data's test split)
 TRAINING_SETS = {"b4-outlined": ("data/mini-val-outlined", dict(holdout="china,ladybird", extra_outlines=True))}
 SCORED_ON_TRAINING_PHOTOS = ("b4-250", "b4-64px", "b4-64px-1000")
 STEPS = 500
+
+
+class LastWeights:
+    """A run seen through its last weights only (its checkpoint without the average), for :func:`score`."""
+
+    def __init__(self, run, folder: Path):
+        state = load_checkpoint(run.checkpoint)
+        state.pop("model_average", None)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.checkpoint = folder / "last-weights.pt"
+        torch.save(state, self.checkpoint)
 
 
 def harmonizer_scores(harmonizer, data: str, split: str = "test") -> dict:
@@ -78,10 +100,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="data/mini-val")
     parser.add_argument("--out", default="results/tiny-recipe")
+    parser.add_argument("--recipes", help="comma-separated recipes (of " + ", ".join(RECIPES) + ") to train; their rows "
+                        "replace theirs in OUT/tiny_recipe.json, the other rows are kept (default: every recipe)")
     args = parser.parse_args()
     out = Path(args.out)
+    slugs = list(RECIPES) if args.recipes is None else args.recipes.split(",")
+    if set(slugs) - set(RECIPES):
+        parser.error(f"--recipes {args.recipes!r}: choose from {', '.join(RECIPES)}")
     rows = []
-    for slug, (name, settings, seeds) in RECIPES.items():
+    for slug in slugs:
+        name, settings, seeds = RECIPES[slug]
         data = args.data
         if slug in TRAINING_SETS:
             data, how = TRAINING_SETS[slug]
@@ -98,7 +126,13 @@ def main() -> None:
                          "hcl_chance": float(log["hcl_chance"][-1]), "seconds": run.summary()["seconds"]})
             if slug in SCORED_ON_TRAINING_PHOTOS:
                 rows[-1]["scores_train"] = score(run, args.data, "train")
+            if settings.get("average_last"):
+                rows[-1]["scores_last"] = score(LastWeights(run, Path("build/tiny-recipe") / run.path.name), args.data)
             print(f"{name}, seed {seed}: fMSE {rows[-1]['scores']['model']['fmse']:.1f}")
+    if args.recipes is not None and (out / "tiny_recipe.json").is_file():
+        names = {RECIPES[slug][0] for slug in slugs}
+        kept = [row for row in json.loads((out / "tiny_recipe.json").read_text())["rows"] if row["recipe"] not in names]
+        rows = kept + rows
     (out / "tiny_recipe.json").write_text(json.dumps({"data": args.data, "rows": rows}, indent=1) + "\n")
 
 

@@ -21,26 +21,13 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
 from demo_data import EVALUATION_SETS, TRAINING_SETS, built  # tools/ is the script's folder
-from tiny_recipe import score
+from tiny_recipe import LastWeights, score
 
-from hcl.checkpoint import load_checkpoint
 from hcl.config import preset
 from hcl.runcache import run_cached
 
 FOLDS = ("china,ladybird", "astronaut,chelsea")
-
-
-class LastWeights:
-    """A run seen through its last weights only (its checkpoint without the average), for :func:`score`."""
-
-    def __init__(self, run, folder: Path):
-        state = load_checkpoint(run.checkpoint)
-        state.pop("model_average", None)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.checkpoint = folder / "last-weights.pt"
-        torch.save(state, self.checkpoint)
 
 
 def fold_sets(holdout: str, drawn: Path) -> tuple[str, dict, str]:
