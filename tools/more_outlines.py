@@ -7,7 +7,7 @@ more objects help again: ``tools/rough_outlines_more.json`` holds 16 more rough 
 flower centre, a cloud, a dock, and in three photos nobody had outlined, two petals, a leaf and a tree line),
 snapped to the objects' edges exactly as ``tools/annotate_bundled.py`` snaps the others and appended to the
 committed 18 (which stay as they are, byte for byte). The `demo` recipe is trained on the set built with them
-(``--extra-annotations``) on both folds of validation photos (*china*, *ladybird*; *astronaut*, *chelsea*), seeds
+(``make_mini``'s ``extra_annotations``) on both folds of validation photos (*china*, *ladybird*; *astronaut*, *chelsea*), seeds
 0-2, and scored at 256 px on the held-out photos' three kinds of mask, like ``tools/foreground_jitter.py``. The
 test split is not used.
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from annotate_bundled import clean, rough_mask, snap_to_edges  # tools/ is the script's folder
@@ -79,8 +80,14 @@ def main() -> None:
     args = parser.parse_args()
     out, seeds = Path(args.out), [int(s) for s in args.seeds.split(",")]
     annotations = Path("build/more-outlines/extra-more.json")
+    fresh = more_annotations(args.rough, annotations.with_name("extra-more.new.json"))
     if not annotations.is_file():
-        more_annotations(args.rough, annotations)
+        fresh.replace(annotations)
+    elif annotations.read_bytes() != fresh.read_bytes():  # the sets and runs built from it would be stale
+        sys.exit(f"{args.rough}: its outlines differ from those {annotations} was made from; move {annotations.parent} "
+                 "and data/mini-mixed-1200-more-val* away to rebuild the sets (finished runs of the old ones are kept)")
+    else:
+        fresh.unlink()
     baseline = baseline_scores()
     rows = []
     for holdout in FOLDS:

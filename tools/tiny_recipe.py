@@ -12,7 +12,8 @@ which notebook 05 shows. Seeds 0 and 1 per recipe, except the lr 1e-4 and crop-s
 only). ``b4-outlined`` trains batch 4 on another set, the validation photos' outline triples also cropped around
 18 objects in ten more photos (``TRAINING_SETS``, ``--extra-outlines``), scored on the same test split.
 ``b4-average`` is also scored through its last weights (``scores_last``: batch 4 itself, the comparison exact).
-``--recipes`` trains only the recipes named and replaces only their rows in ``OUT/tiny_recipe.json``. The rule: the best validation output among the recipes whose L_HCL still ranks the positive first
+``--recipes`` trains only the recipes named; their rows in ``OUT/tiny_recipe.json`` are replaced (appended at the
+end), the others kept. The rule: the best validation output among the recipes whose L_HCL still ranks the positive first
 for at least 3x chance of its queries over the last fifth of training.
 """
 
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--data", default="data/mini-val")
     parser.add_argument("--out", default="results/tiny-recipe")
     parser.add_argument("--recipes", help="comma-separated recipes (of " + ", ".join(RECIPES) + ") to train; their rows "
-                        "replace theirs in OUT/tiny_recipe.json, the other rows are kept (default: every recipe)")
+                        "in OUT/tiny_recipe.json are replaced (appended at the end), the others kept (default: every recipe)")
     args = parser.parse_args()
     out = Path(args.out)
     slugs = list(RECIPES) if args.recipes is None else args.recipes.split(",")
