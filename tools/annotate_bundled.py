@@ -79,6 +79,20 @@ def overlay(pixels: np.ndarray, masks: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def outline_masks(pixels: np.ndarray, objects: list[dict], rough: dict, unsnapped: bool = False) -> list[np.ndarray]:
+    """The final mask of each rough outline of one photo: snapped to the edges (unless ``unsnapped``), the
+    objects in front (``minus``) cut out, holes filled, specks dropped."""
+    height, width = pixels.shape[:2]
+    drawn = [rough_mask(o, height, width, rough) for o in objects]
+    snapped = drawn if unsnapped else [snap_to_edges(pixels, m, o.get("band", rough["band"])) for o, m in zip(objects, drawn)]
+    final = []
+    for obj, mask in zip(objects, snapped):
+        for front in obj.get("minus", []):
+            mask = mask & ~snapped[front]
+        final.append(clean(mask))
+    return final
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--overlays", type=Path, help="write outline overlays here for checking by eye")
@@ -94,14 +108,7 @@ def main() -> None:
     for name, objects in rough["photos"].items():
         pixels = _load_bundled(name).pixels
         height, width = pixels.shape[:2]
-        drawn = [rough_mask(o, height, width, rough) for o in objects]
-        snapped = drawn if args.unsnapped else [snap_to_edges(pixels, m, o.get("band", rough["band"]))
-                                                for o, m in zip(objects, drawn)]
-        final = []
-        for obj, mask in zip(objects, snapped):
-            for front in obj.get("minus", []):
-                mask = mask & ~snapped[front]
-            final.append(clean(mask))
+        final = outline_masks(pixels, objects, rough, args.unsnapped)
         images.append({"file_name": name, "height": height, "width": width, "license": CREDITS[name]})
         for obj, mask in zip(objects, final):
             polygons = mask_to_polygons(mask)

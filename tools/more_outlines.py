@@ -29,7 +29,7 @@ import json
 import sys
 from pathlib import Path
 
-from annotate_bundled import clean, rough_mask, snap_to_edges  # tools/ is the script's folder
+from annotate_bundled import outline_masks  # tools/ is the script's folder
 from demo_data import built, scored
 from foreground_jitter import BASELINE, baseline_scores, paired_row
 from weight_average import FOLDS, fold_sets
@@ -55,8 +55,7 @@ def more_annotations(rough_file: Path, out: Path) -> Path:
             image_ids[name] = max(image_ids.values()) + 1
             coco["images"].append({"id": image_ids[name], "file_name": name, "height": height, "width": width,
                                    "license": photo.credit})
-        for obj in objects:
-            mask = clean(snap_to_edges(photo.pixels, rough_mask(obj, height, width, rough), obj.get("band", rough["band"])))
+        for obj, mask in zip(objects, outline_masks(photo.pixels, objects, rough)):
             if obj["category"] not in category_ids:
                 category_ids[obj["category"]] = max(category_ids.values()) + 1
                 coco["categories"].append({"id": category_ids[obj["category"]], "name": obj["category"]})
