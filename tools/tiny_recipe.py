@@ -65,6 +65,10 @@ RECIPES = {
     # and its last weights (``scores_last``, batch 4 itself: averaging does not touch the trajectory)
     "b4-average": ("batch 4, weights averaged over the last third", dict(EARLIER, batch_size=4, average_last=1 / 3),
                    (0, 1)),
+    # a smaller batch again (batch 4 beat 8), and a narrower network (fewer weights to fit a few photos with)
+    "b2": ("batch 2", dict(EARLIER, batch_size=2), (0, 1)),
+    "b4-narrow": ("batch 4, widths 8-64 (a quarter of the weights)", dict(EARLIER, batch_size=4, widths=(8, 16, 32, 64)),
+                  (0, 1)),
 }
 # recipes trained on another set than --data (folder → make_mini settings; the same photos held out, the same
 # test split, so every recipe is scored on --data's test split)
