@@ -65,6 +65,18 @@ MUTATIONS = [
     ("hcl/contrastive.py", "    return F.layer_norm(patches, patches.shape[-1:], eps=eps)",
      "    return patches - patches.mean(-1, keepdim=True)", "tests/test_contrastive.py -k hand_written_loop",
      "the MLP's windows centred but not scaled"),
+    ("hcl/fusion.py", "            mean, std = masked_mean_std(decoder, torch.ones_like(mask))",
+     "            mean, std = masked_mean_std(decoder, 1 - mask)", "tests/test_stats_fusion.py -k loops",
+     "AdaIN normalizes the decoder by its background instead of the whole map"),
+    ("hcl/fusion.py", "        return (scale, mean_b - mean_f * scale, decoder_bg), unchanged",
+     "        return (scale, mean_b - mean_f * scale, (mean_f, std_f)), unchanged",
+     "tests/test_stats_fusion.py -k loops", "RainNet's ψ fed the foreground's statistics"),
+    ("hcl/attention.py", '            return smooth_mask((mask >= 0.5).to(mask.dtype), self.taps, "reflect")',
+     '            return smooth_mask(mask, self.taps, "replicate")', "tests/test_model.py -k loops",
+     "the original S2AM's mask neither binarized nor reflected at the borders"),
+    ("hcl/attention.py", "        taps = gaussian_taps(math.sqrt(2), radius=2) if original else gaussian_taps(1.0, radius=3)",
+     "        taps = gaussian_taps(1.0, radius=2) if original else gaussian_taps(1.0, radius=3)",
+     "tests/test_model.py -k loops", "the original S2AM's Gaussian σ"),
 ]
 
 

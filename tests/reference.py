@@ -149,3 +149,94 @@ def dilate_numpy(mask: np.ndarray, radius: int) -> np.ndarray:
     from scipy import ndimage
 
     return ndimage.binary_dilation(mask, structure=np.ones((2 * radius + 1, 2 * radius + 1), bool))
+
+
+def _psi_loop(x: torch.Tensor, condition, affine) -> torch.Tensor:
+    """ψ(x) = (1 + f_s(c))·x + f_b(c) (Eqs. 6–7) in float64, from the layer weights alone. ``condition``: a B×D
+    vector per image (one scale and bias per channel), or None for Eqs. (6)–(7) as printed: f_s, f_b read
+    the C values of x at each pixel (1×1 convolutions)."""
+    w_s, b_s = affine.scale.weight.double().reshape(affine.scale.weight.shape[0], -1), affine.scale.bias.double()
+    w_b, b_b = affine.bias.weight.double().reshape(affine.bias.weight.shape[0], -1), affine.bias.bias.double()
+    x = x.double()
+    out = torch.empty_like(x)
+    for b in range(x.shape[0]):
+        if condition is not None:
+            c = condition[b].double()
+            out[b] = (1 + w_s @ c + b_s)[:, None, None] * x[b] + (w_b @ c + b_b)[:, None, None]
+            continue
+        for row in range(x.shape[2]):
+            for col in range(x.shape[3]):
+                c = x[b, :, row, col]
+                out[b, :, row, col] = (1 + w_s @ c + b_s) * c + w_b @ c + b_b
+    return out
+
+
+def style_fusion_loop(fusion, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """D̂ of one :class:`hcl.fusion.StyleFusion` stage, from its variant, its ψ reading and its ψ layers' weights
+    only, every statistic by :func:`masked_stats_loop` (float64):
+
+    - ``external`` (Eqs. 4–7): F = (D − μ_{1−m}(E)) / σ_{1−m}(E), B = (D − μ_{1−m}(D)) / σ_{1−m}(D),
+      D̂ = m·ψ_F(F) + (1 − m)·ψ_B(B); ψ reads the statistics each map was normalized by ('reference') or the map;
+    - ``rain``: F = (D − μ_m(D)) / σ_m(D) · σ_{1−m}(D) + μ_{1−m}(D), B = D, ψ reading the decoder background's;
+    - ``adain``: ψ_F((D − μ(D)) / σ(D)) over the whole map, ψ reading the encoder background's statistics;
+
+    and D + D̂ when the stage is residual."""
+    d, e, m = decoder.double(), encoder.double(), mask.double()
+    everywhere = torch.ones_like(m)
+    mu_e, sd_e = masked_stats_loop(e, 1 - m)
+    mu_d, sd_d = masked_stats_loop(d, 1 - m)
+
+    def condition(mean, std):
+        return None if fusion.psi_input == "map" else torch.cat([mean, std], 1).flatten(1)
+
+    if fusion.variant == "adain":
+        mu, sd = masked_stats_loop(d, everywhere)
+        fused = _psi_loop((d - mu) / sd, condition(mu_e, sd_e), fusion.psi_foreground)
+    else:
+        if fusion.variant == "external":
+            foreground, reference_f = (d - mu_e) / sd_e, (mu_e, sd_e)  # (4)
+            background = (d - mu_d) / sd_d  # (5)
+        else:  # rain
+            mu_f, sd_f = masked_stats_loop(d, m)
+            foreground, reference_f = (d - mu_f) / sd_f * sd_d + mu_d, (mu_d, sd_d)
+            background = d
+        fused = (m * _psi_loop(foreground, condition(*reference_f), fusion.psi_foreground)
+                 + (1 - m) * _psi_loop(background, condition(mu_d, sd_d), fusion.psi_background))
+    return d + fused if fusion.residual else fused
+
+
+def s2am_blend_loop(mask: torch.Tensor, variant: str) -> torch.Tensor:
+    """S2AM's M_s for a B×1×H×W mask, pixel by pixel in float64: ``'original'`` (Cun & Pun) binarizes the mask
+    at 0.5 and blurs it with a 5×5 Gaussian of σ = √2, borders reflected (the edge pixel not repeated); ``'ours'``
+    blurs the mask as it is with a 7×7 Gaussian of σ = 1, borders replicated. The 2-D kernel is
+    g(i)·g(j) / Σ, g(i) = exp(−i² / 2σ²)."""
+    sigma, radius = (math.sqrt(2), 2) if variant == "original" else (1.0, 3)
+    offsets = range(-radius, radius + 1)
+    kernel = np.array([[math.exp(-(i * i + j * j) / (2 * sigma ** 2)) for j in offsets] for i in offsets])
+    kernel /= kernel.sum()
+    source = mask.double().numpy()[:, 0]
+    if variant == "original":
+        source = (source >= 0.5).astype(np.float64)
+    padded = np.pad(source, ((0, 0), (radius, radius), (radius, radius)),
+                    mode="reflect" if variant == "original" else "edge")
+    out = np.zeros_like(source)
+    for b in range(source.shape[0]):
+        for row in range(source.shape[1]):
+            for col in range(source.shape[2]):
+                out[b, row, col] = (padded[b, row:row + 2 * radius + 1, col:col + 2 * radius + 1] * kernel).sum()
+    return torch.from_numpy(out)[:, None]
+
+
+def channel_gate_loop(gate, x: torch.Tensor) -> torch.Tensor:
+    """Squeeze-and-excitation from the gate's weights: x · σ(W₂ relu(W₁ avg(x)) [+ W₂ relu(W₁ max(x))])."""
+    first, second = gate.fc[0], gate.fc[2]
+
+    def mlp(pooled):
+        return second.weight.double() @ torch.relu(first.weight.double() @ pooled + first.bias.double()) + second.bias.double()
+
+    out = torch.empty_like(x, dtype=torch.float64)
+    for b in range(x.shape[0]):
+        values = x[b].double().flatten(1)
+        logits = mlp(values.mean(1)) + (mlp(values.amax(1)) if gate.with_max else 0)
+        out[b] = x[b].double() * torch.sigmoid(logits)[:, None, None]
+    return out

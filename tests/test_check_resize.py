@@ -51,10 +51,13 @@ def test_check_of_a_folder_that_is_no_dataset_fails_cleanly(tmp_path, capsys):
     assert err.count("\n") == 1 and "IHD_train.txt" in err
 
 
-def test_resize_keeps_layout_and_limits_the_longest_side(fixture_tree, tmp_path):
+def test_resize_keeps_layout_and_limits_the_longest_side(fixture_tree, tmp_path, capsys):
     out = tmp_path / "small"
     assert main(["data", "resize", str(fixture_tree), str(out), "--max-side", "24"]) == 0
     assert main(["data", "check", str(out)]) == 0
     item = IHarmony4(out, "train", image_size=None)[0]
     assert max(item["composite"].shape[1:]) == 24 and item["mask"].shape[1:] == item["composite"].shape[1:]
+    capsys.readouterr()
     assert main(["data", "resize", str(fixture_tree), str(out)]) == 1  # non-empty OUT refused
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err and "--force" in err, err

@@ -91,6 +91,10 @@ def test_bad_input_is_one_line_exit_1_no_traceback_and_nothing_overwritten(tmp_p
     assert len(lines) == 1 and lines[0].startswith("hcl: error:")
     named = {"missing checkpoint": "nope.pt", "existing output": "out.png", "unreadable image": "composite.png"}.get(problem, "mask.png")
     assert named in lines[0]
+    fix = {"mask of another size": "resize the mask", "unreadable image": "re-export it", "missing mask": "check the path",
+           "empty mask": "paint the foreground white", "colour mask": "single-channel", "missing checkpoint": "hcl train",
+           "existing output": "--force"}[problem]
+    assert fix in lines[0], lines[0]  # the line says what to do, not only what is wrong
     if problem == "existing output":
         assert out.read_bytes() == b"precious"
     else:
@@ -155,10 +159,29 @@ def test_evaluate_force_replaces_its_outputs(mini_root, checkpoint, tmp_path):
     assert (tmp_path / "table_II.md").read_text().startswith("| method |")
 
 
-def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, checkpoint, tmp_path):
+def test_evaluate_at_another_resolution_runs_the_net_at_its_own(mini_root, checkpoint, tmp_path, monkeypatch):
+    """--image-size sets the size the scores are computed at (128 here); the network still sees its training size
+    (64, the checkpoint's), as `hcl harmonize` runs it on a photo of any size."""
+    import hcl.evaluate
+    from hcl.model import HarmonizationNet
+
+    seen_by_net, scored = set(), set()
+    decode, all_metrics = HarmonizationNet.decode, hcl.evaluate.all_metrics
+
+    def recording_decode(self, image, mask):
+        seen_by_net.add(tuple(image.shape[-2:]))
+        return decode(self, image, mask)
+
+    def recording_metrics(pred, target, mask, convention="default"):
+        scored.add(tuple(pred.shape[-2:]))
+        return all_metrics(pred, target, mask, convention)
+
+    monkeypatch.setattr(HarmonizationNet, "decode", recording_decode)
+    monkeypatch.setattr(hcl.evaluate, "all_metrics", recording_metrics)
     target = tmp_path / "scores.json"
     assert main(["evaluate", "--checkpoint", str(checkpoint), "--data", str(mini_root), "--image-size", "128",
                  "--json", str(target), "--device", "cpu"]) == 0
+    assert seen_by_net == {(64, 64)} and scored == {(128, 128)}
     assert json.loads(target.read_text())["model"]["All"]["mse"] > 0
 
 

@@ -98,14 +98,18 @@ def test_bad_settings_are_refused_naming_the_flag(changes, message):
         preset("tiny", **changes)
 
 
-@pytest.mark.parametrize("argv", [["train", "--fusion", "nope"], ["train", "--hcl-reading", "nope"],
-                                  ["train", "--config", "huge"], ["evaluate", "--convention", "x", "--data", "d"],
-                                  ["ablate", "--rows", "nope", "--data", "d", "--out", "o"]])
-def test_an_unknown_option_value_is_one_line_and_exit_1(argv, tmp_path):
+@pytest.mark.parametrize("argv,says", [(["train", "--fusion", "nope"], ("--fusion", "choose from", "external")),
+                                       (["train", "--hcl-reading", "nope"], ("--hcl-reading", "choose from", "spread")),
+                                       (["train", "--config", "huge"], ("--config", "choose from", "tiny")),
+                                       (["evaluate", "--convention", "x", "--data", "d"], ("--convention", "issam")),
+                                       (["ablate", "--rows", "nope", "--data", "d", "--out", "o"],
+                                        ("'nope'", "hcl ablate --list"))])
+def test_an_unknown_option_value_is_one_line_and_exit_1(argv, says, tmp_path):
     result = subprocess.run([sys.executable, "-m", "hcl", *argv], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hcl: error:") and "Traceback" not in result.stderr
+    assert all(text in lines[0] for text in says), lines[0]  # names the flag or value, and what to pass instead
 
 
 def test_a_checkpoint_rebuilds_its_model_from_its_configuration_alone(mini_root, tmp_path):

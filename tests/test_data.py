@@ -135,9 +135,14 @@ def test_seeded_augmentation_is_a_function_of_seed_epoch_and_index(fixture_tree)
 
 
 def test_loader_works_with_worker_processes(mini_root):
-    dataset = IHarmony4(mini_root, "train", image_size=32, augment=True)
+    """With a seed (as training runs), worker processes give the batch the main process gives: crops and jitter
+    depend on (seed, epoch, item), not on which process loads it."""
+    dataset = IHarmony4(mini_root, "train", image_size=32, augment=True, colour_jitter=0.3, seed=0)
     batch = next(iter(DataLoader(dataset, batch_size=4, num_workers=2)))
-    assert batch["composite"].shape == (4, 3, 32, 32) and len(batch["name"]) == 4
+    alone = next(iter(DataLoader(dataset, batch_size=4, num_workers=0)))
+    assert batch["composite"].shape == (4, 3, 32, 32) and batch["name"] == alone["name"]
+    for key in ("composite", "real", "mask"):
+        assert torch.equal(batch[key], alone[key]), key
 
 
 def test_a_mask_of_another_size_is_rejected_naming_the_file(fixture_tree):
@@ -148,9 +153,12 @@ def test_a_mask_of_another_size_is_rejected_naming_the_file(fixture_tree):
         dataset[0]
 
 
-@pytest.mark.parametrize("problem", ["missing_root", "no_lists", "bad_split", "bad_subset"])
-def test_bad_layouts_give_clear_errors(tmp_path, fixture_tree, problem):
-    with pytest.raises(UserInputError):
+@pytest.mark.parametrize("problem,says", [("missing_root", r"nowhere: no such folder; point --data"),
+                                          ("no_lists", r"empty: .*build one with: hcl data make-mini"),
+                                          ("bad_split", r"'val'.*pass --split train or --split test"),
+                                          ("bad_subset", r"'HCOCO2'.*choose from")])
+def test_bad_layouts_give_clear_errors(tmp_path, fixture_tree, problem, says):
+    with pytest.raises(UserInputError, match=says):  # names the folder or value, and the fix
         if problem == "missing_root":
             IHarmony4(tmp_path / "nowhere", "train")
         elif problem == "no_lists":

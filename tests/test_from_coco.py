@@ -126,19 +126,25 @@ def test_unknown_category_reference_and_bad_options_are_one_line_errors(tmp_path
     (tmp_path / "bad.json").write_text(json.dumps(payload))
     assert main(["data", "from-coco", "--images", str(tmp_path / "images"), "--annotations",
                  str(tmp_path / "bad.json"), str(tmp_path / "out")]) == 1
-    assert "category 42" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hcl: error:") and "Traceback" not in err
+    assert "bad.json" in err and "category 42" in err and "correct its category_id" in err
     assert main(["data", "from-coco", "--images", str(tmp_path / "images"), "--annotations",
                  str(tmp_path / "instances.json"), str(tmp_path / "out"), "--min-area", "0.6"]) == 1
-    assert "--min-area" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--min-area 0.6" in err and "min-area < max-area" in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
 def test_an_out_folder_the_user_owns_is_not_touched(tmp_path, capsys):
     write_set(tmp_path)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "mine.txt").write_text("keep")
-    for extra in ([], ["--force"]):
+    for extra, says in (([], "pass --force"), (["--force"], "not a set built by hcl")):
         assert main(["data", "from-coco", "--images", str(tmp_path / "images"), "--annotations",
                      str(tmp_path / "instances.json"), str(tmp_path / "out"), *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(tmp_path / "out") in err and says in err, err
     assert (tmp_path / "out" / "mine.txt").read_text() == "keep"
 
 

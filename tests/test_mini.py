@@ -13,6 +13,7 @@ from hcl.cli import main
 from hcl.data import IHarmony4, SUBSETS, list_triples
 from hcl.data.imageio import read_mask
 from hcl.data.mini import make_mini
+from hcl.errors import UserInputError
 from hcl.data.recipes import crop_around
 from hcl.data.photos import TEST_PHOTOS, TRAIN_PHOTOS
 
@@ -116,6 +117,8 @@ def test_non_empty_out_is_refused_without_force(tmp_path, capsys):
     assert (tmp_path / "mine.txt").read_text() == "keep me"
     # --force replaces only a tree that make-mini built
     assert main(["data", "make-mini", str(tmp_path), "--train", "4", "--test", "4", "--size", "32", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path) in err and "not a set built by hcl" in err, err
     assert (tmp_path / "mine.txt").exists()
 
 
@@ -126,14 +129,14 @@ def test_user_photos_folder_can_be_the_source(tmp_path):
     (tmp_path / "photos").mkdir()
     for i in range(3):
         Image.fromarray(rng.integers(0, 255, (80, 90, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"p{i}.png")
-    with pytest.raises(Exception, match="--annotations"):  # outlines are needed unless regions are generated
+    with pytest.raises(UserInputError, match="--annotations"):  # outlines are needed unless regions are generated
         make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False)
     summary = make_mini(tmp_path / "out", train=4, test=4, size=32, photos_dir=tmp_path / "photos", progress=False,
                         masks_from="generated")
     assert set(summary["photos"]["train"]).isdisjoint(summary["photos"]["test"])
-    with pytest.raises(Exception, match="at least 2 photos"):
-        (tmp_path / "one").mkdir()
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "one" / "x.png")
+    (tmp_path / "one").mkdir()
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "one" / "x.png")
+    with pytest.raises(UserInputError, match="at least 2 photos"):
         make_mini(tmp_path / "out2", train=4, test=4, size=32, photos_dir=tmp_path / "one", progress=False,
                   masks_from="generated")
 

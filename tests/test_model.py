@@ -76,16 +76,31 @@ def test_same_seed_same_network_and_output():
     assert torch.equal(outputs[0], outputs[1])
 
 
-@pytest.mark.parametrize("overrides", [{"s2am": False}, {"s2am": "none"}, {"s2am": "ours"}, {"fusion": "none"},
-                                       {"fusion": "adain"}, {"fusion": "rain"}, {"head": "image"},
-                                       {"head_statistics": False}])
-def test_switches_build_working_networks_with_different_parameter_counts(overrides):
-    net = build("tiny", **overrides)
-    assert net(*_inputs(1, 32, 32)).shape == (1, 3, 32, 32)
-    if overrides.get("fusion") == "none" or overrides.get("s2am") in (False, "none"):
-        assert count_parameters(net) < count_parameters(build("tiny"))
+# (preset, switch, what it removes: "fewer" parameters, or "same" count with other computations)
+SWITCHES = [("tiny", {"s2am": False}, "fewer"), ("tiny", {"s2am": "none"}, "fewer"), ("tiny", {"s2am": "ours"}, "fewer"),
+            ("tiny", {"fusion": "none"}, "fewer"), ("tiny", {"fusion": "adain"}, "fewer"), ("tiny", {"fusion": "rain"}, "same"),
+            ("demo", {"head": "image"}, "fewer"), ("demo", {"head_statistics": False}, "fewer")]
+
+
+@pytest.mark.parametrize("base,overrides,effect", SWITCHES)
+def test_switches_build_working_networks_that_differ_from_their_preset(base, overrides, effect):
+    """Each switch changes the network it is set on: fewer parameters (a module left out: S2AM, ψ_B, the
+    transform head's statistics, our smaller S2AM), or, for RainNet's fusion (as many ψ weights as ours), another
+    output from the same weights."""
+    torch.manual_seed(3)
+    net, default = build(base, **overrides), build(base)
+    inputs = _inputs(1, 32, 32)
+    assert net(*inputs).shape == (1, 3, 32, 32)
+    if effect == "fewer":
+        assert count_parameters(net) < count_parameters(default)
+    else:
+        assert count_parameters(net) == count_parameters(default)
+        for parameter in default.parameters():  # away from the zero-initialized head and identity ψ, as trained
+            torch.nn.init.normal_(parameter, std=0.1)
+        net.load_state_dict(default.state_dict())
+        assert not torch.allclose(net(*inputs), default(*inputs))
     with pytest.raises(TypeError, match="unknown model options"):
-        build("tiny", attention=False)
+        build(base, attention=False)
 
 
 def test_keep_background_can_be_switched_off():
@@ -148,20 +163,31 @@ def test_dilate_equals_scipy():
 
 
 @pytest.mark.parametrize("variant", ["ours", "original"])
-def test_s2am_forward_equals_the_combination_as_printed(variant):
-    """S2AM's forward pools once and folds the gates that only rescale x; with trained (random) gates and
-    learning block it must equal (L(G_fg(x)) + G_mix(x))·M_s + G_bg(x)·(1 − M_s) computed gate by gate."""
+def test_s2am_equals_the_combination_as_printed_with_the_mask_blurred_and_gated_by_loops(variant):
+    """S2AM(x) = (L(G_fg(x)) + G_mix(x))·M_s + G_bg(x)·(1 − M_s) with M_s and the three gates written as loops
+    (tests/reference.py): the mask binarized for 'original' only, each variant's Gaussian and border rule; a
+    mask of soft and hard parts on a map small enough that the borders matter. Both the folded forward (the
+    map pooled once, the rescaling gates folded into one weight) and the gate-by-gate ``explicit``."""
     from hcl.attention import S2AM
+    from tests.reference import channel_gate_loop, s2am_blend_loop
 
-    torch.manual_seed(5)
+    torch.manual_seed(6)
     attention = S2AM(8, variant)
     for parameter in attention.parameters():
         torch.nn.init.normal_(parameter, std=0.2)
-    x = torch.randn(2, 8, 12, 10)
-    mask = torch.zeros(2, 1, 12, 10)
-    mask[0, :, 3:9, 2:7] = 1
-    mask[1, :, :, 5:] = 0.5
-    assert torch.allclose(attention(x, mask), attention.explicit(x, mask), atol=1e-5)
+    x = torch.randn(2, 8, 9, 8)
+    mask = torch.zeros(2, 1, 9, 8)
+    mask[0, :, 0:5, 2:8] = 1
+    mask[1, :, :, 3:] = 0.6
+    mask[1, :, 6:, :2] = 0.3
+    smoothed = s2am_blend_loop(mask, variant)
+    assert torch.allclose(attention.blend_weights(mask).double(), smoothed, atol=1e-6)
+    with torch.no_grad():
+        learned = attention.learning_block(channel_gate_loop(attention.foreground_gate, x).float()).double()
+        expected = ((learned + channel_gate_loop(attention.mix_gate, x)) * smoothed
+                    + channel_gate_loop(attention.background_gate, x) * (1 - smoothed))
+        assert torch.allclose(attention(x, mask).double(), expected, atol=1e-5)
+        assert torch.allclose(attention.explicit(x, mask).double(), expected, atol=1e-5)
 
 
 def test_our_s2am_skips_the_finest_stage_unless_asked_and_old_checkpoints_keep_it():

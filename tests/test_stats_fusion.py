@@ -7,7 +7,7 @@ import torch
 
 from hcl.fusion import VARIANTS, StyleFusion
 from hcl.stats import gaussian_taps, masked_mean_std
-from tests.reference import masked_stats_loop
+from tests.reference import masked_stats_loop, style_fusion_loop
 
 
 brute_force_mean_std = masked_stats_loop
@@ -136,10 +136,31 @@ def test_gaussian_taps_sum_to_one_and_match_the_formula():
 @pytest.mark.parametrize("variant", ["adain", "rain", "external"])
 @pytest.mark.parametrize("residual", [False, True])
 @pytest.mark.parametrize("psi_input", ["reference", "map"])
+def test_every_variant_with_a_trained_psi_equals_its_equations_written_as_loops(variant, residual, psi_input):
+    """Both code paths (explicit and folded) against tests/reference.py's loops, which know only the
+    equations and ψ's weights: Eqs. (4)–(7) for external, RainNet's region normalization, AdaIN over the
+    whole map; ψ's layers random, as after training, so a wrong condition or statistic shows."""
+    torch.manual_seed(9)
+    decoder, encoder = torch.randn(3, 4, 7, 6) * 2 + 1, torch.randn(3, 4, 7, 6) * 3 - 2
+    mask = torch.zeros(3, 1, 7, 6)
+    mask[0, :, 2:5, 1:4] = 1
+    mask[1, :, 3:, :] = 0.5
+    mask[2, :, :, :2] = 1
+    fusion = StyleFusion(4, variant, residual=residual, psi_input=psi_input)
+    for parameter in fusion.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    expected = style_fusion_loop(fusion, decoder, encoder, mask)
+    assert torch.allclose(fusion.explicit(decoder, encoder, mask).double(), expected, atol=1e-4, rtol=1e-4)
+    assert torch.allclose(fusion(decoder, encoder, mask).double(), expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("variant", ["adain", "rain", "external"])
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("psi_input", ["reference", "map"])
 def test_the_folded_forward_equals_eqs_4_to_7_written_out_with_a_trained_psi(variant, residual, psi_input):
     """forward folds normalize → ψ → blend into fewer passes over D ('reference': one affine map of D;
     'map': one affine pass per region and ψ's two 1×1 convolutions as one); with ψ's layers random (as
-    after training) it must equal the explicit composition, which the tests above check against brute force."""
+    after training) it must equal the explicit composition, on a batch with an image of no background."""
     torch.manual_seed(7)
     decoder, encoder = torch.randn(3, 5, 9, 7) * 2 + 1, torch.randn(3, 5, 9, 7) * 3 - 2
     mask = torch.zeros(3, 1, 9, 7)

@@ -26,35 +26,36 @@ def _config(mini_root, out, steps, **changes):
 @pytest.mark.parametrize("schedule,average_last", [("constant", 0.0), ("cosine", 0.0), ("cosine", 0.5)])
 def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(mini_root, tmp_path, monkeypatch, schedule,
                                                                    average_last):
-    train(_config(mini_root, tmp_path / "straight", 6, schedule=schedule, average_last=average_last), progress=False)
+    train(_config(mini_root, tmp_path / "straight", 10, schedule=schedule, average_last=average_last), progress=False)
     import hcl.train as trainer
 
     real_step, calls = trainer.train_step, []
 
-    def killed_after_four_steps(*args, **kwargs):
+    def killed_after_eight_steps(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt  # the process dies during step 5; the checkpoint of step 4 remains
+        if len(calls) == 9:
+            raise KeyboardInterrupt  # the process dies during step 9; the checkpoint of step 8 remains
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(trainer, "train_step", killed_after_four_steps)
-    with pytest.raises(KeyboardInterrupt):  # 4 steps cross an epoch (24 / 4 = 6 batches)
-        train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule, average_last=average_last), progress=False)
+    monkeypatch.setattr(trainer, "train_step", killed_after_eight_steps)
+    with pytest.raises(KeyboardInterrupt):  # an epoch is 6 batches (24 / 4): the resumed run starts in the second
+        train(_config(mini_root, tmp_path / "resumed", 10, schedule=schedule, average_last=average_last), progress=False)
     monkeypatch.setattr(trainer, "train_step", real_step)
-    train(_config(mini_root, tmp_path / "resumed", 6, schedule=schedule, average_last=average_last), resume=True,
+    train(_config(mini_root, tmp_path / "resumed", 10, schedule=schedule, average_last=average_last), resume=True,
           progress=False)
     straight = load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.pt")
     resumed = load_checkpoint(tmp_path / "resumed" / "checkpoints" / "last.pt")
-    assert straight["step"] == resumed["step"] == 6
+    assert straight["step"] == resumed["step"] == 10
     for name, value in straight["model"].items():
         assert torch.equal(value, resumed["model"][name]), name
     for name, value in straight["criterion"].items():
         assert torch.equal(value, resumed["criterion"][name]), name
-    assert straight.get("average_count") == resumed.get("average_count") == (3 if average_last else None)
-    for name, value in straight.get("model_average", {}).items():  # killed at step 5: the mean had begun
+    assert straight.get("average_count") == resumed.get("average_count") == (5 if average_last else None)
+    for name, value in straight.get("model_average", {}).items():  # killed at step 9: the mean had begun
         assert torch.equal(value, resumed["model_average"][name]), name
-    log = (tmp_path / "resumed" / "log.csv").read_text().splitlines()
-    assert [int(line.split(",")[0]) for line in log[1:]] == [1, 2, 3, 4, 5, 6]
+    log = [line.split(",") for line in (tmp_path / "resumed" / "log.csv").read_text().splitlines()[1:]]
+    assert [int(row[0]) for row in log] == list(range(1, 11))
+    assert [int(row[1]) for row in log] == [0] * 6 + [1] * 4  # resumed inside the second epoch's shuffle
 
 
 def _replace_fails(monkeypatch):

@@ -257,26 +257,29 @@ def read_coco(path: str | Path) -> CocoSet:
     for entry in data["categories"]:
         _require(isinstance(entry, dict) and isinstance(entry.get("id"), int) and isinstance(entry.get("name"), str),
                  path, f"category {entry!r} needs an integer 'id' and a string 'name'")
-        _require(entry["id"] not in categories, path, f"category id {entry['id']} appears twice")
+        _require(entry["id"] not in categories, path, f"category id {entry['id']} appears twice; give each its own id")
         categories[entry["id"]] = entry["name"]  # two ids with one name are one category (matched by name)
     images: dict[int, CocoImage] = {}
     for entry in data["images"]:
         ok = isinstance(entry, dict) and isinstance(entry.get("id"), int) and isinstance(entry.get("file_name"), str)
         ok = ok and all(isinstance(entry.get(k), int) and entry[k] > 0 for k in ("height", "width"))
         _require(ok, path, f"image {str(entry)[:80]} needs an integer 'id', a 'file_name' and positive 'height'/'width'")
-        _require(entry["id"] not in images, path, f"image id {entry['id']} appears twice")
+        _require(entry["id"] not in images, path, f"image id {entry['id']} appears twice; give each its own id")
         images[entry["id"]] = CocoImage(entry["id"], entry["file_name"], entry["height"], entry["width"])
     seen = set()
     for entry in data["annotations"]:
         _require(isinstance(entry, dict) and all(isinstance(entry.get(k), int) for k in ("id", "image_id", "category_id")),
                  path, f"annotation {str(entry)[:80]} needs integer 'id', 'image_id' and 'category_id'")
-        _require(entry["id"] not in seen, path, f"annotation id {entry['id']} appears twice")
+        _require(entry["id"] not in seen, path, f"annotation id {entry['id']} appears twice; give each its own id")
         seen.add(entry["id"])
         _require(entry["image_id"] in images, path,
-                 f"annotation {entry['id']} refers to image {entry['image_id']}, which is not in 'images'")
+                 f"annotation {entry['id']} refers to image {entry['image_id']}, which is not in 'images'; "
+                 "add the image or correct its image_id")
         _require(entry["category_id"] in categories, path,
-                 f"annotation {entry['id']} refers to category {entry['category_id']}, which is not in 'categories'")
-        _require("segmentation" in entry, path, f"annotation {entry['id']} has no 'segmentation'")
+                 f"annotation {entry['id']} refers to category {entry['category_id']}, which is not in 'categories'; "
+                 "add the category or correct its category_id")
+        _require("segmentation" in entry, path,
+                 f"annotation {entry['id']} has no 'segmentation'; add its outline (polygon or RLE)")
         images[entry["image_id"]].instances.append(Instance(
             entry["id"], entry["image_id"], categories[entry["category_id"]], entry["segmentation"],
             bool(entry.get("iscrowd", 0))))
