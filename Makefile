@@ -99,7 +99,7 @@ demo-steps: setup data-val  ## the demo's 300 steps against tiny's 500, around t
 	$(PY) tools/demo_switches.py --out results/demo-steps --seeds 0,1,2 --rows "steps 500"
 
 DRAWN := build/drawn-outlines
-drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not snapped to edges), on two folds of validation photos, three paired seeds (about 90 minutes)
+drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not snapped to edges), and trained on them too, on two folds of validation photos, three paired seeds (about 2 hours)
 	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
 	$(PY) tools/annotate_bundled.py --unsnapped --rough tools/rough_outlines_extra.json --out $(DRAWN)/extra.json
 	$(PY) tools/drawn_outlines.py --drawn $(DRAWN)/bundled.json --drawn-extra $(DRAWN)/extra.json --out results/drawn-outlines

@@ -26,7 +26,8 @@ def _data_make_mini(args) -> int:
     summary = make_mini(args.out, train=args.train, test=args.test, seed=args.seed, size=args.size,
                         photos_dir=args.photos, force=args.force, holdout=args.holdout,
                         annotations=args.annotations, masks_from=args.masks, generated_train=args.generated_train,
-                        extra=args.extra_photos, extra_outlines=args.extra_outlines)
+                        extra=args.extra_photos, extra_outlines=args.extra_outlines,
+                        extra_annotations=args.extra_annotations)
     train, test = summary["counts"]["train"], summary["counts"]["test"]
     per_subset = ", ".join(f"{s} {train[s]}/{test[s]}" for s in train)
     print(f"mini-iHarmony4 written to {args.out}: {sum(train.values())} train, {sum(test.values())} test "
@@ -238,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --masks annotated or mixed: object-outline training triples also crop the ten packaged "
                       "photos whose objects we outlined besides the nine (hcl/assets/extra_annotations.json); "
                       "generated-region triples and the test split unchanged")
+    mini.add_argument("--extra-annotations", metavar="FILE.json",
+                      help="with --extra-outlines: other COCO-format outlines of those extra photos than ours (the "
+                      "shipped demo's set: each object's snapped outline and its outline as drawn, make data-mixed)")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
     mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
                       help="a validation set: these training photos become the test split and leave training")

@@ -22,7 +22,10 @@ def _square(x0, y0, side):
     return [[x0, y0, x0 + side, y0, x0 + side, y0 + side, x0, y0 + side]]
 
 
-def test_union_holds_both_outlines_of_every_object(tmp_path):
+@pytest.mark.parametrize("separate", [False, True])
+def test_union_holds_both_outlines_of_every_object(tmp_path, separate):
+    """Both outlines of every object; with ``separate`` the second file's under categories of their own ("cup
+    (drawn)"), so that a colour source of the same category is never an object's own twin."""
     from drawn_outlines import union
 
     images = [{"file_name": "a", "height": 20, "width": 30}, {"file_name": "b", "height": 10, "width": 10}]
@@ -33,11 +36,13 @@ def test_union_holds_both_outlines_of_every_object(tmp_path):
     write_coco(tmp_path / "two.json", images[::-1], ["kite", "cup"],
                [{"image": 1, "category": "cup", "segmentation": _square(3, 3, 6)},
                 {"image": 0, "category": "kite", "segmentation": _square(2, 2, 3)}])
-    both = read_coco(union(tmp_path / "one.json", tmp_path / "two.json", tmp_path / "out" / "both.json"))
+    both = read_coco(union(tmp_path / "one.json", tmp_path / "two.json", tmp_path / "out" / "both.json", separate))
     by_name = {image.file_name: image for image in both.images.values()}
     areas = {name: sorted((inst.category, int(both.mask(inst).sum())) for inst in image.instances)
              for name, image in by_name.items()}
-    assert areas == {"a": [("cup", 25), ("cup", 36)], "b": [("cup", 16), ("kite", 9)]}
+    drawn = "{} (drawn)" if separate else "{}"
+    assert areas == {"a": sorted([("cup", 25), (drawn.format("cup"), 36)]),
+                     "b": sorted([("cup", 16), (drawn.format("kite"), 9)])}
     assert len({inst.id for inst in both.instances()}) == 4
 
 
@@ -56,6 +61,15 @@ def test_extra_annotations_replace_the_extra_outlines(tmp_path):
     with pytest.raises(UserInputError, match="extra_outlines"):  # ignored otherwise: refused
         make_mini(tmp_path / "other", train=12, test=4, size=32, progress=False, extra_annotations=tmp_path / "mine.json")
     assert not (tmp_path / "other").exists()
+    # the same from the command line (hcl data make-mini --extra-annotations)
+    from hcl.cli import main
+
+    common = ["--train", "12", "--test", "4", "--size", "32", "--holdout", "chelsea"]
+    assert main(["data", "make-mini", str(tmp_path / "cli"), *common, "--extra-annotations", str(tmp_path / "mine.json")]) == 1
+    assert main(["data", "make-mini", str(tmp_path / "cli"), *common, "--extra-outlines",
+                 "--extra-annotations", str(tmp_path / "mine.json")]) == 0
+    made = json.loads((tmp_path / "cli" / "mini.json").read_text())
+    assert made["extra_outlined_photos"] == ["kite"] and made["extra_outlined_objects"] == 1
 
 
 def test_agreement_matches_objects_by_photo_and_category(tmp_path):
