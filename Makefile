@@ -86,7 +86,7 @@ table-vii: setup data-val  ## Table VII's K rows into the committed ablation, tw
 	$(PY) -m hcl ablate --data $(VAL) --out results/ablation --rows $(K_ROWS) --seeds 2 --steps 300 --image-size 128
 
 # How `tiny`'s batch, schedule, crops, jitter, length and size were chosen (notebook 05 shows results/tiny-recipe)
-tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 steps per recipe (about 2 hours on 2 cores)
+tiny-recipe: setup data-val  ## tiny's settings on the validation set, 250-1000 steps per recipe (about 2.5 hours on 2 cores)
 	$(PY) tools/tiny_recipe.py --data $(VAL) --out results/tiny-recipe
 
 demo-data: setup data-val  ## the demo's training set chosen on validation: outlines vs outlines + generated regions, more photos, more objects, longer (about 3.5 hours)

@@ -99,7 +99,8 @@ class S2AM(nn.Module):
         return smooth_mask(mask, self.taps, "replicate")
 
     def explicit(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The combination as printed, gate by gate: what :meth:`forward` computes (the tests' reference)."""
+        """The combination as printed, gate by gate: what :meth:`forward` computes (both checked against loops in
+        tests/reference.py)."""
         smoothed = self.blend_weights(mask)
         foreground = self.learning_block(self.foreground_gate(x)) + self.mix_gate(x)
         return foreground * smoothed + self.background_gate(x) * (1 - smoothed)

@@ -240,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "photos whose objects we outlined besides the nine (hcl/assets/extra_annotations.json); "
                       "generated-region triples and the test split unchanged")
     mini.add_argument("--extra-annotations", metavar="FILE.json",
-                      help="with --extra-outlines: other COCO-format outlines of those extra photos than ours (the "
-                      "shipped demo's set: each object's snapped outline and its outline as drawn, make data-mixed)")
+                      help="with --extra-outlines: COCO-format outlines of the extra photos in place of "
+                      "hcl/assets/extra_annotations.json; only the extra photos FILE outlines take part (e.g. "
+                      "tools/drawn_outlines.py's snapped+drawn sets)")
     mini.add_argument("--force", action="store_true", help="replace an existing mini-iHarmony4 in OUT")
     mini.add_argument("--holdout", metavar="PHOTO[,PHOTO]",
                       help="a validation set: these training photos become the test split and leave training")

@@ -138,7 +138,7 @@ class StyleFusion(nn.Module):
 
     def explicit(self, decoder: torch.Tensor, encoder: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Eqs. (4)–(7) written out map by map (normalize, ψ, blend): what :meth:`forward` computes, kept
-        for the notebooks and as the tests' reference."""
+        for the notebooks and as the gradient tests' reference (itself checked against loops in tests/reference.py)."""
         if self.variant == "none":
             return decoder
         if self.variant == "adain":

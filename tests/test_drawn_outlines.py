@@ -46,7 +46,7 @@ def test_union_holds_both_outlines_of_every_object(tmp_path, separate):
     assert len({inst.id for inst in both.instances()}) == 4
 
 
-def test_extra_annotations_replace_the_extra_outlines(tmp_path):
+def test_extra_annotations_replace_the_extra_outlines(tmp_path, capsys):
     """Other outlines of the extra photos: only the photos they outline join, with exactly those masks."""
     shipped = json.loads(EXTRA_ANNOTATIONS.read_text())
     kite = next(image for image in shipped["images"] if image["file_name"] == "kite")
@@ -65,7 +65,15 @@ def test_extra_annotations_replace_the_extra_outlines(tmp_path):
     from hcl.cli import main
 
     common = ["--train", "12", "--test", "4", "--size", "32", "--holdout", "chelsea"]
-    assert main(["data", "make-mini", str(tmp_path / "cli"), *common, "--extra-annotations", str(tmp_path / "mine.json")]) == 1
+    write_coco(tmp_path / "none.json", [{"file_name": "not-an-extra-photo", "height": 9, "width": 9}], ["box"],
+               [{"image": 0, "category": "box", "segmentation": _square(1, 1, 4)}])
+    for extra, says in ((["--extra-annotations", str(tmp_path / "mine.json")], "add it"),
+                        (["--extra-outlines", "--extra-annotations", str(tmp_path / "missing.json")], "no such file"),
+                        (["--extra-outlines", "--extra-annotations", str(tmp_path / "none.json")], "outlines none of")):
+        assert main(["data", "make-mini", str(tmp_path / "cli"), *common, *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and extra[-1] in err and says in err, err
+        assert not (tmp_path / "cli").exists()
     assert main(["data", "make-mini", str(tmp_path / "cli"), *common, "--extra-outlines",
                  "--extra-annotations", str(tmp_path / "mine.json")]) == 0
     made = json.loads((tmp_path / "cli" / "mini.json").read_text())

@@ -79,20 +79,25 @@ def test_same_seed_same_network_and_output():
 # (preset, switch, what it removes: "fewer" parameters, or "same" count with other computations)
 SWITCHES = [("tiny", {"s2am": False}, "fewer"), ("tiny", {"s2am": "none"}, "fewer"), ("tiny", {"s2am": "ours"}, "fewer"),
             ("tiny", {"fusion": "none"}, "fewer"), ("tiny", {"fusion": "adain"}, "fewer"), ("tiny", {"fusion": "rain"}, "same"),
-            ("demo", {"head": "image"}, "fewer"), ("demo", {"head_statistics": False}, "fewer")]
+            ("demo", {"head": "image"}, "fewer"), ("demo", {"head_statistics": False}, "fewer"),
+            ("demo", {"fusion_residual": False}, "same"), ("tiny", {"fusion_residual": True}, "same"),
+            ("tiny", {"psi_input": "reference"}, "other"), ("demo", {"s2am_full_resolution": True}, "other")]
 
 
 @pytest.mark.parametrize("base,overrides,effect", SWITCHES)
 def test_switches_build_working_networks_that_differ_from_their_preset(base, overrides, effect):
     """Each switch changes the network it is set on: fewer parameters (a module left out: S2AM, ψ_B, the
-    transform head's statistics, our smaller S2AM), or, for RainNet's fusion (as many ψ weights as ours), another
-    output from the same weights."""
+    transform head's statistics, our smaller S2AM), other parameters (ψ reading the statistics, S2AM at full
+    resolution too), or, where the weights are the same (RainNet's fusion, the residual form D + D̂), another output
+    from the same weights."""
     torch.manual_seed(3)
     net, default = build(base, **overrides), build(base)
     inputs = _inputs(1, 32, 32)
     assert net(*inputs).shape == (1, 3, 32, 32)
     if effect == "fewer":
         assert count_parameters(net) < count_parameters(default)
+    elif effect == "other":
+        assert count_parameters(net) != count_parameters(default)
     else:
         assert count_parameters(net) == count_parameters(default)
         for parameter in default.parameters():  # away from the zero-initialized head and identity ψ, as trained

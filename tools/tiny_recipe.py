@@ -5,7 +5,7 @@ readings are the paper's in every recipe; only the settings `tiny` may change fr
 (``TINY_SIZE_FIELDS``) differ. The length and resolution recipes are also scored on the photos they trained
 on (the training split, ``scores_train``): a gap that grows with training is what memorizing looks like.
 
-    python tools/tiny_recipe.py --data data/mini-val --out results/tiny-recipe      # about 2 hours on 2 cores
+    python tools/tiny_recipe.py --data data/mini-val --out results/tiny-recipe      # about 2.5 hours on 2 cores
 
 Runs are cached under ``OUT/runs`` like ``hcl ablate``'s; ``OUT/tiny_recipe.json`` collects the scores,
 which notebook 05 shows. Seeds 0 and 1 per recipe, except the lr 1e-4 and crop-scale 0.2 recipes (seed 0

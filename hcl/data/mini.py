@@ -189,7 +189,8 @@ def make_mini(out: str | Path, train: int = 400, test: int = 100, seed: int = 0,
     if extra_outlines and masks_from == "generated":
         raise UserInputError("--extra-outlines adds object-outline triples; use it with --masks annotated or mixed")
     if extra_annotations is not None and not extra_outlines:
-        raise UserInputError(f"{extra_annotations}: other outlines of the extra photos need extra_outlines=True (--extra-outlines)")
+        raise UserInputError(f"{extra_annotations}: other outlines of the extra photos are used with --extra-outlines "
+                             "(extra_outlines=True); add it")
     if extra_outlines and photos_dir:
         raise UserInputError(f"{photos_dir}: --extra-outlines adds the bundled photos we outlined; put more photos "
                              "and their outlines in your folder and --annotations file instead")

@@ -125,9 +125,15 @@ def extra_photos() -> list[Photo]:
 def extra_outlined_photos(annotations: str | Path | None = None) -> list[Photo]:
     """The extra photos in which we outlined objects (``annotations``, default :data:`EXTRA_ANNOTATIONS`), with
     their outlines: material for object-outline training triples only (make-mini --extra-outlines), never a test photo."""
+    if annotations is not None and not Path(annotations).is_file():
+        raise UserInputError(f"{annotations}: no such file; pass --extra-annotations a COCO-format outline file")
     pool = {"extra": extra_photos()}
     attach_outlines(pool, annotations if annotations is not None else EXTRA_ANNOTATIONS)
-    return [p for p in pool["extra"] if p.outlines]
+    outlined = [p for p in pool["extra"] if p.outlines]
+    if not outlined:
+        raise UserInputError(f"{annotations}: outlines none of the extra photos ({', '.join(EXTRA_PHOTOS)}); outline "
+                             "at least one of them (file names as the photos' names)")
+    return outlined
 
 
 def split_photos(photos: list[Photo], test_share: float = 0.3) -> dict[str, list[Photo]]:
