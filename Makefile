@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps drawn-outlines weight-average foreground-jitter more-outlines tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
+.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps demo-widths drawn-outlines weight-average foreground-jitter more-outlines tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -97,6 +97,9 @@ demo-switches: setup data-val  ## which of the demo's switches carry its gain: e
 
 demo-steps: setup data-val  ## the demo's 300 steps against tiny's 500, around today's demo, three paired seeds (about 35 minutes)
 	$(PY) tools/demo_switches.py --out results/demo-steps --seeds 0,1,2 --rows "steps 500"
+
+demo-widths: setup data-val  ## the demo with the narrower widths tiny's rule picked (8-64), three paired seeds (about 15 minutes: the demo's runs are committed and reused)
+	$(PY) tools/demo_switches.py --out results/demo-widths --seeds 0,1,2 --rows "widths 8-64"
 
 DRAWN := build/drawn-outlines
 drawn-outlines: setup data-val  ## the demo on outlines as drawn by hand (not snapped to edges), and trained on them too, on two folds of validation photos, three paired seeds (about 2 hours)

@@ -315,7 +315,8 @@ PRESETS: dict[str, RunConfig] = {
     # 1e-3 with the jitter: L_HCL below the 3x rule. Weights averaged over the last third: passes the rule, better on both
     # seeds (-21.1, -14.7), not taken: it changes which network is the result, not size, length or augmentation.
     # Batch 2: lower on both seeds, L_HCL under the rule: not taken. Widths 8-64: lower on both seeds (mean 1510.8, at
-    # the composite), L_HCL exactly on the rule (3/64): the rule's choice, not adopted yet (demo inherits the widths)
+    # the composite), L_HCL exactly on the rule (3/64): the rule's choice, not adopted yet (demo inherits the widths;
+    # for demo they are worse on two seeds of three on both kinds, results/demo-widths: demo would keep 16-128)
     "tiny": _PAPER.replace(widths=(16, 32, 64, 128), blocks_per_stage=1, image_size=128, k=64, steps=500, lr=3e-4,
                            batch_size=4, colour_jitter=0.5, workers=1, val_every=100, val_images=32, save_every=100,
                            preset="tiny", out="runs/tiny"),
