@@ -7,6 +7,7 @@ two held-out photos, as ``tools/demo_data.py`` scores its rows.
 
     python tools/demo_switches.py --out results/demo-switches --seeds 0,1,2   # 30 runs of 4-7 minutes (make demo-switches)
     python tools/demo_switches.py --out results/demo-steps --rows "steps 500"  # 6 runs (make demo-steps)
+    python tools/demo_switches.py --out results/demo-widths --rows "widths 8-64"  # 3 runs and the demo's (reused)
 
 The committed ``results/demo-switches`` were measured around the recipe before ψ was turned back: `demo` then
 also fed ψ the reference statistics (``psi_input="reference"``), and its row "psi reads the map" turned that back.
@@ -43,6 +44,8 @@ SWITCHES = {
     "colour jitter 0.5": dict(colour_jitter=0.5),
     "batch 4": dict(batch_size=4),
     "steps 500": dict(steps=500),
+    # not a switch yet: the widths tiny's recipe rule chose (results/tiny-recipe, b4-narrow), which demo would inherit
+    "widths 8-64": dict(widths=(8, 16, 32, 64)),
 }
 
 
