@@ -98,7 +98,7 @@ demo-switches: setup data-val  ## which of the demo's switches carry its gain: e
 demo-steps: setup data-val  ## the demo's 300 steps against tiny's 500, around today's demo, three paired seeds (about 35 minutes)
 	$(PY) tools/demo_switches.py --out results/demo-steps --seeds 0,1,2 --rows "steps 500"
 
-demo-widths: setup data-val  ## the demo with the narrower widths tiny's rule picked (8-64), three paired seeds (about 15 minutes: the demo's runs are committed and reused)
+demo-widths: setup data-val  ## the demo with the narrower widths tiny's rule picked (8-64), three paired seeds (about 30 minutes; 15 where the demo's committed runs are reused, which a change of the training code prevents)
 	$(PY) tools/demo_switches.py --out results/demo-widths --seeds 0,1,2 --rows "widths 8-64"
 
 DRAWN := build/drawn-outlines

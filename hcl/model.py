@@ -173,7 +173,7 @@ class HarmonizationNet(nn.Module):
 
 
 def build(name: str | ModelConfig | RunConfig = "tiny", image_size: int | None = None, **overrides) -> HarmonizationNet:
-    """``build('paper')`` (28.3 M parameters), ``build('tiny')`` (1.2 M), ``build('demo')`` (0.6 M) or
+    """``build('paper')`` (28.3 M parameters), ``build('tiny')`` (0.31 M), ``build('demo')`` (0.62 M) or
     ``build(ModelConfig(...))`` or ``build(preset("tiny"))`` (a whole run configuration),
     with ``ModelConfig`` fields overridden by keyword (``s2am='none'``, ``fusion='rain'``, …).
     ``image_size``: the side :meth:`HarmonizationNet.harmonize` runs it at (default: the preset's)."""

@@ -44,7 +44,8 @@ SWITCHES = {
     "colour jitter 0.5": dict(colour_jitter=0.5),
     "batch 4": dict(batch_size=4),
     "steps 500": dict(steps=500),
-    # not a switch yet: the widths tiny's recipe rule chose (results/tiny-recipe, b4-narrow), which demo would inherit
+    # tiny's widths since its recipe rule chose them (results/tiny-recipe, b4-narrow); measured before they were
+    # tiny's, and worse for demo, so demo's 16-128 became a switch (results/demo-widths)
     "widths 8-64": dict(widths=(8, 16, 32, 64)),
 }
 

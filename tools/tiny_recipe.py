@@ -34,12 +34,12 @@ from hcl.inference import load_harmonizer
 from hcl.rundir import last_fifth_mean, read_log
 from hcl.runcache import run_cached
 
-EARLIER = dict(batch_size=8, lr=3e-4, schedule="constant", crop_scale=0.6, colour_jitter=0.5)
+EARLIER = dict(batch_size=8, lr=3e-4, schedule="constant", crop_scale=0.6, colour_jitter=0.5, widths=(16, 32, 64, 128))
 # folder name → (what it is, settings, seeds); each names every setting it depends on, so that a later
 # change of `tiny` keeps it
 RECIPES = {
     "earlier": ("earlier tiny: batch 8, lr 3e-4 constant, crop scale 0.6, jitter 0.5", EARLIER, (0, 1)),
-    "b4": ("batch 4 (tiny now)", dict(EARLIER, batch_size=4), (0, 1)),
+    "b4": ("batch 4 (tiny before its widths became 8-64)", dict(EARLIER, batch_size=4), (0, 1)),
     "b4-cosine": ("batch 4, cosine", dict(EARLIER, batch_size=4, schedule="cosine"), (0, 1)),
     "b4-lr1e-4": ("batch 4, lr 1e-4", dict(EARLIER, batch_size=4, lr=1e-4), (0,)),
     "b4-aug": ("batch 4, crop scale 0.3, jitter 0.8", dict(EARLIER, batch_size=4, crop_scale=0.3, colour_jitter=0.8),
@@ -67,7 +67,7 @@ RECIPES = {
                    (0, 1)),
     # a smaller batch again (batch 4 beat 8), and a narrower network (fewer weights to fit a few photos with)
     "b2": ("batch 2", dict(EARLIER, batch_size=2), (0, 1)),
-    "b4-narrow": ("batch 4, widths 8-64 (a quarter of the weights)", dict(EARLIER, batch_size=4, widths=(8, 16, 32, 64)),
+    "b4-narrow": ("batch 4, widths 8-64 (a quarter of the weights; tiny now)", dict(EARLIER, batch_size=4, widths=(8, 16, 32, 64)),
                   (0, 1)),
 }
 # recipes trained on another set than --data (folder → make_mini settings; the same photos held out, the same
