@@ -125,7 +125,7 @@ weight-average: setup data-val  ## the demo's weights averaged over its last thi
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none
-ablation-tiny: setup data-val  ## Table VI's ladder and L_HCL's window standardization on `tiny`, three paired seeds (about 2 hours 10 minutes on 2 cores)
+ablation-tiny: setup data-val  ## Table VI's ladder and L_HCL's window standardization on `tiny`, three paired seeds (about 35 minutes on 2 cores; 2 hours 10 at the earlier widths 16-128)
 	$(PY) -m hcl ablate --data $(VAL) --out results/ablation-tiny --base tiny --rows $(TINY_ABLATION_ROWS) --seeds 3 --steps 300 --image-size 128
 
 # Figs. 8-9: row 4 with each fusion block, validated every 50 steps for the curves

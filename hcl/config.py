@@ -254,9 +254,11 @@ PAPER_CHOICES = {
     "hcl_reading": "the queries of Eq. (10) are not defined; of the two readings the text allows, 'spread' "
                    "(v = N_i: each harmonized foreground window against a real background one) ended validation "
                    "at 0.99x the composite's fMSE, 'literal' (v^bg = P_i) at 1.06x (tiny, 300 steps, one seed)",
-    # patch_norm, measured in tiny on the validation set (make ablation-tiny: 300 steps, 3 paired seeds): the
-    # positive ranked first for 3.6-5.0 % of queries standardized against 1.8-2.0 % raw, and the output's MSE
-    # 6.4 higher (1.6 %) on all three seeds: the loss that learns costs the output a little
+    # patch_norm, measured in tiny on the validation set (make ablation-tiny: 300 steps, 3 paired seeds): at
+    # widths 8-64 the positive ranked first for 2.9-6.3 % of queries standardized against 2.2-2.7 % raw, the
+    # output inside the seed noise (raw minus standardized MSE -7.1, +11.0, +3.1); at the earlier widths 16-128
+    # (results/ablation-tiny-16-128) 3.6-5.0 % against 1.8-2.0 %, and the output's MSE 6.4 higher (1.6 %) on all
+    # three seeds: the loss that learns cost the output a little there
     "patch_norm": "the MLP is not described: each raw window standardized before it (a layer norm without gain); "
                   "the MLP alone on the mini set's jittered training crops (500 steps) ranked the positive first "
                   "for 7.5 % of queries standardized, 3.8 % raw (chance 1.6 %)",
