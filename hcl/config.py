@@ -306,7 +306,7 @@ PRESETS: dict[str, RunConfig] = {
     # 2-6 minutes on a 2-core CPU (135 s here). Chosen on the validation set (tools/tiny_recipe.py, results/tiny-recipe:
     # 500 steps, composite fMSE 1510.7) as the best output among the recipes whose L_HCL still ranks the
     # positive first for >= 3x chance of its queries (3/64 = 0.047, the mean over seeds; a threshold set after
-    # these runs were seen): batch 4 (half the step's
+    # these runs were seen). Every recipe below but the last was run at widths 16-128: batch 4 (half the step's
     # time) with the earlier lr 3e-4, constant, crop scale 0.6 and jitter ±0.5: fMSE 1629.3 and 1516.6
     # (seeds 0, 1; accuracy 0.050, 0.046) against batch 8's 1828.2 and 1776.8. Stronger augmentation (crop
     # scale 0.3, jitter ±0.8, cosine) reached 1499.3 and 1517.1 with L_HCL's accuracy down to 0.024-0.026:

@@ -5,9 +5,9 @@ generated regions, *china* and *ladybird* held out) with seeds paired with the f
 order; same initial weights where the networks share parts), and scored at 256 px on both kinds of mask of the
 two held-out photos, as ``tools/demo_data.py`` scores its rows.
 
-    python tools/demo_switches.py --out results/demo-switches --seeds 0,1,2   # 30 runs of 4-7 minutes (make demo-switches)
+    python tools/demo_switches.py --out results/demo-switches --seeds 0,1,2   # 33 runs of 4-7 minutes (make demo-switches)
     python tools/demo_switches.py --out results/demo-steps --rows "steps 500"  # 6 runs (make demo-steps)
-    python tools/demo_switches.py --out results/demo-widths --rows "widths 8-64"  # 3 runs and the demo's (reused)
+    python tools/demo_switches.py --out results/demo-widths --rows "widths 8-64"  # 3 runs and the demo's 3 (make demo-widths)
 
 The committed ``results/demo-switches`` were measured around the recipe before ψ was turned back: `demo` then
 also fed ψ the reference statistics (``psi_input="reference"``), and its row "psi reads the map" turned that back.
