@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--child", nargs=6, metavar=("MODEL", "VARIANT", "CL", "BATCH", "SIZE", "REPEATS"))
     parser.add_argument("--models", nargs="+", default=["tiny"], help="tiny and/or paper (paper: ~20 s a step on a CPU)")
-    parser.add_argument("--rounds", type=int, default=4, help="repeat the whole set; ratios are paired within a round")
+    parser.add_argument("--rounds", type=int, default=8, help="repeat the whole set; ratios are paired within a round")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
