@@ -127,8 +127,9 @@ def extra_outlined_photos(annotations: str | Path | None = None) -> list[Photo]:
     their outlines: material for object-outline training triples only (make-mini --extra-outlines), never a test photo."""
     if annotations is not None and not Path(annotations).is_file():
         raise UserInputError(f"{annotations}: no such file; pass --extra-annotations a COCO-format outline file")
+    annotations = annotations if annotations is not None else EXTRA_ANNOTATIONS
     pool = {"extra": extra_photos()}
-    attach_outlines(pool, annotations if annotations is not None else EXTRA_ANNOTATIONS)
+    attach_outlines(pool, annotations)
     outlined = [p for p in pool["extra"] if p.outlines]
     if not outlined:
         raise UserInputError(f"{annotations}: outlines none of the extra photos ({', '.join(EXTRA_PHOTOS)}); outline "
