@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 NOTEBOOKS := $(sort $(wildcard notebooks/0*.ipynb))
 PAPERMILL = $(PY) -m papermill --cwd notebooks --log-output --kernel python3 --request-save-on-cell-execute
 
-.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps demo-widths drawn-outlines weight-average foreground-jitter more-outlines tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
+.PHONY: help setup data data-val data-mixed demo-data demo-switches demo-steps demo-widths drawn-outlines other-colour-changes weight-average foreground-jitter more-outlines tutorial notebooks test test-fast test-browser lab bench ablation ablation-tiny tiny-recipe table-vii fusion-variants demo-checkpoint gpu-check clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -122,6 +122,16 @@ weight-average: setup data-val  ## the demo's weights averaged over its last thi
 	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
 	$(PY) tools/weight_average.py --drawn $(DRAWN)/bundled.json
 	$(PY) tools/seed_ensemble.py --drawn $(DRAWN)/bundled.json
+
+other-colour-changes: setup data data-val  ## the shipped demo and notebook 05's latest tiny run (without one, the JSON has no tiny column: run make tutorial first) on four colour changes hcl never makes, test photos, drawn and snapped outlines (about 5 minutes; nothing trained)
+	$(PY) tools/annotate_bundled.py --unsnapped --out $(DRAWN)/bundled.json
+	test -f data/mini-drawn/mini.json || $(PY) -m hcl data make-mini data/mini-drawn --annotations $(DRAWN)/bundled.json
+	test -f data/mini-drawn-val/mini.json || $(PY) -m hcl data make-mini data/mini-drawn-val \
+		--annotations $(DRAWN)/bundled.json --holdout china,ladybird
+	$(PY) tools/other_colour_changes.py --baselines-only --data data/mini-drawn-val --data $(VAL) \
+		--out results/other-colour-changes/validation_baselines.json --build build/other-colour-changes-val
+	$(PY) tools/other_colour_changes.py --data data/mini-drawn --data $(DATA) --checkpoint demo=shipped \
+		$$(ls -t runs/notebook05-*/checkpoints/last.pt 2>/dev/null | head -n 1 | sed 's|^|--checkpoint tiny=|')
 
 # the Table VI ladder on the paper's network (`tiny`), and L_HCL's MLP on standardized windows (the preset) and on raw ones
 TINY_ABLATION_ROWS := 1-l1,2-pixel,3-fusion,4-hcl,4-patch-norm-none

@@ -36,6 +36,7 @@ CI_PARAMETERS = {
                       "DEMO_SWITCHES_DIR": str(REPO / "results" / "demo-switches"),
                       "DRAWN_DIR": str(REPO / "results" / "drawn-outlines"),
                       "DEMO_ENSEMBLE_FILE": str(REPO / "results" / "demo-ensemble" / "test.json"),
+                      "OTHER_COLOUR_FILE": str(REPO / "results" / "other-colour-changes" / "other_colour_changes.json"),
                       "RESOLUTIONS": [32, 64], "AB_PAIRS": 3},
 }
 
