@@ -131,16 +131,14 @@ def rebuild(data: Path, family: str, out: Path, seed: int = 0) -> Path:
 def scores(data: Path, checkpoints: dict[str, str | None]) -> dict:
     """Composite, fit alone and each checkpoint (none: the two baselines only) on ``data``'s test split at 256 px."""
     dataset = IHarmony4(data, "test", image_size=256)
-    if not checkpoints:
-        summary = summarize(evaluate(dataset, None, progress=False, baselines=True))
-        return {method: {metric: float(summary[method]["All"][metric]) for metric in METRICS}
-                for method in ("composite", "fit")}
     table = {}
-    for name, checkpoint in checkpoints.items():
-        summary = summarize(evaluate(dataset, load_harmonizer(checkpoint), progress=False, baselines=not table))
+    for name, checkpoint in list(checkpoints.items()) or [(None, None)]:  # none: one pass for the baselines
+        harmonizer = None if name is None else load_harmonizer(checkpoint)
+        summary = summarize(evaluate(dataset, harmonizer, progress=False, baselines=not table))
         if not table:
             table.update({method: summary[method]["All"] for method in ("composite", "fit")})
-        table[name] = summary["model"]["All"]
+        if name is not None:
+            table[name] = summary["model"]["All"]
     return {method: {metric: float(row[metric]) for metric in METRICS} for method, row in table.items()}
 
 
